@@ -1,0 +1,111 @@
+"""Experiment records: the config, seed, library versions and results, written atomically.
+
+Every experiment function returns a plain dict built by :func:`make_record`; the CLI
+writes it with :func:`write_json_atomic` so no half-written file is ever left behind.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import platform
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def library_versions() -> dict[str, str]:
+    import matplotlib
+    import scipy
+    import sympy
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "sympy": sympy.__version__,
+        "torch": torch.__version__,
+        "matplotlib": matplotlib.__version__,
+    }
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert dataclasses, tensors, numpy values and non-finite floats to JSON-safe values.
+
+    Non-finite floats become the strings "inf", "-inf", "nan" so the JSON stays standard.
+    """
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, torch.Tensor):
+        return to_jsonable(obj.detach().cpu().tolist())
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        value = float(obj)
+        if math.isfinite(value):
+            return value
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if isinstance(obj, (torch.dtype, torch.device, Path)):
+        return str(obj)
+    return obj
+
+
+def make_record(experiment: str, config: Any, results: Any, seed: int | None = None, **extra: Any) -> dict:
+    """Assemble one experiment record (config, seed, versions, results) as a JSON-safe dict."""
+    record = {
+        "experiment": experiment,
+        "config": to_jsonable(config),
+        "seed": seed,
+        "versions": library_versions(),
+        "results": to_jsonable(results),
+    }
+    record.update({k: to_jsonable(v) for k, v in extra.items()})
+    return record
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
+    """Write JSON to ``path`` through a temporary file in the same folder and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(to_jsonable(data), handle, indent=2, sort_keys=False)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_figure_atomic(fig, path: str | os.PathLike, **kwargs: Any) -> Path:
+    """Save a matplotlib figure atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, **kwargs)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    with open(path) as handle:
+        return json.load(handle)

@@ -1,0 +1,79 @@
+"""Confidence intervals and rate fits shared by every experiment."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate with a two-sided confidence interval at ``level``."""
+
+    estimate: float
+    low: float
+    high: float
+    level: float = 0.95
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+    def as_dict(self) -> dict:
+        return {"estimate": self.estimate, "low": self.low, "high": self.high, "level": self.level}
+
+
+def mean_ci(samples, level: float = 0.95) -> Interval:
+    """Mean with a Student-t confidence interval (needs at least two finite samples)."""
+    x = np.asarray(samples, dtype=np.float64).ravel()
+    if x.size < 2:
+        raise ValueError(f"mean_ci needs at least 2 samples, got {x.size}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("mean_ci got non-finite samples")
+    mean = float(x.mean())
+    sem = float(x.std(ddof=1) / np.sqrt(x.size))
+    half = float(stats.t.ppf(0.5 + level / 2, df=x.size - 1)) * sem
+    return Interval(mean, mean - half, mean + half, level)
+
+
+def proportion_ci(successes: int, trials: int, level: float = 0.95) -> Interval:
+    """Wilson score interval for a binomial proportion."""
+    if trials <= 0:
+        raise ValueError(f"trials must be positive, got {trials}")
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    p = successes / trials
+    denom = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denom
+    half = z * np.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
+    return Interval(p, float(max(0.0, centre - half)), float(min(1.0, centre + half)), level)
+
+
+@dataclass(frozen=True)
+class PowerLawFit:
+    """log y = intercept + slope * log x, with a confidence interval on the slope."""
+
+    slope: float
+    slope_low: float
+    slope_high: float
+    intercept: float
+    level: float = 0.95
+
+    def as_dict(self) -> dict:
+        return {
+            "slope": self.slope,
+            "slope_low": self.slope_low,
+            "slope_high": self.slope_high,
+            "intercept": self.intercept,
+            "level": self.level,
+        }
+
+
+def fit_power_law(x, y, level: float = 0.95) -> PowerLawFit:
+    """Least-squares fit of log y against log x; the slope CI is the usual t interval."""
+    lx = np.log(np.asarray(x, dtype=np.float64))
+    ly = np.log(np.asarray(y, dtype=np.float64))
+    if lx.size < 3:
+        raise ValueError(f"fit_power_law needs at least 3 points, got {lx.size}")
+    res = stats.linregress(lx, ly)
+    half = float(stats.t.ppf(0.5 + level / 2, df=lx.size - 2)) * res.stderr
+    return PowerLawFit(float(res.slope), float(res.slope - half), float(res.slope + half), float(res.intercept), level)

@@ -1,0 +1,19 @@
+"""Shared test configuration: float64 by default, a deterministic hypothesis profile for CI."""
+import os
+
+import torch
+from hypothesis import HealthCheck, settings
+
+torch.set_default_dtype(torch.float64)
+
+# "ci" is derandomized so a CI failure reproduces exactly; "dev" explores more.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=60,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", max_examples=200, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
