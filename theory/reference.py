@@ -53,6 +53,7 @@ def rmsprop(theta0, grads, lr, beta1=None, beta2=0.99, eps=1e-8, weight_decay=0.
     """v = b2 v + (1 - b2) g^2; theta -= a_t g / (sqrt(v) + eps) (torch.optim.RMSprop)."""
     theta = [float(x) for x in theta0]
     v = [0.0] * len(theta)
+    g = [0.0] * len(theta)
     path = [list(theta)]
     for t, item in enumerate(grads, start=1):
         a_t, _ = _schedule(lr, 0.0, t, lr_decay, None)
@@ -62,7 +63,7 @@ def rmsprop(theta0, grads, lr, beta1=None, beta2=0.99, eps=1e-8, weight_decay=0.
             v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
             theta[i] -= a_t * g[i] / (math.sqrt(v[i]) + eps)
         path.append(list(theta))
-    return path, {"m": None, "v": v}
+    return path, {"m": list(g), "v": v}  # m: the last (decayed) gradient, no momentum
 
 
 def _adam_like(theta0, grads, lr, beta1, beta2, eps, weight_decay, decoupled, lr_decay, beta1_decay,
