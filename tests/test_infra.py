@@ -1,0 +1,94 @@
+"""Records, statistics helpers and the CLI shell."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from simulations import cli
+from simulations.records import make_record, read_json, to_jsonable, write_json_atomic
+from simulations.runtime import resolve_device, resolve_dtype
+from simulations.stats import fit_power_law, mean_ci, proportion_ci
+
+
+def test_records_are_json_safe_and_written_atomically(tmp_path):
+    record = make_record("demo", {"lr": 0.1, "dtype": torch.float64}, {"x": torch.tensor([1.0, float("inf")]),
+                         "n": np.int64(3), "nan": float("nan")}, seed=7)
+    path = write_json_atomic(tmp_path / "sub" / "demo.json", record)
+    loaded = read_json(path)
+    assert loaded["results"] == {"x": [1.0, "inf"], "n": 3, "nan": "nan"}
+    assert loaded["config"]["dtype"] == "torch.float64" and loaded["seed"] == 7
+    assert "torch" in loaded["versions"]
+    assert [p.name for p in (tmp_path / "sub").iterdir()] == ["demo.json"]  # no temporary left
+
+
+def test_failed_write_leaves_nothing_behind(tmp_path):
+    class Unserialisable:
+        pass
+
+    with pytest.raises(TypeError):
+        write_json_atomic(tmp_path / "bad.json", {"x": Unserialisable()})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_mean_ci_covers_the_true_mean_at_its_level():
+    """2000 Gaussian samples of size 10: the 95% t interval's coverage lies in the 99.9% binomial
+    acceptance band of 0.95 (fixed seed)."""
+    rng = np.random.default_rng(0)
+    trials = 2000
+    hits = sum(mean_ci(rng.normal(3.0, 2.0, 10)).contains(3.0) for _ in range(trials))
+    sd = math.sqrt(0.95 * 0.05 / trials)
+    assert abs(hits / trials - 0.95) < 3.3 * sd
+
+
+def test_mean_ci_rejects_too_few_or_non_finite_samples():
+    with pytest.raises(ValueError, match="at least 2"):
+        mean_ci([1.0])
+    with pytest.raises(ValueError, match="non-finite"):
+        mean_ci([1.0, float("inf")])
+
+
+def test_wilson_interval_known_values():
+    ci = proportion_ci(0, 20)
+    assert ci.low == 0.0 and 0.15 < ci.high < 0.17  # Wilson upper bound for 0/20 is 0.161
+    ci = proportion_ci(50, 100)
+    assert math.isclose(ci.low, 0.4038, abs_tol=1e-3) and math.isclose(ci.high, 0.5962, abs_tol=1e-3)
+
+
+def test_power_law_fit_recovers_an_exact_exponent():
+    x = np.logspace(1, 5, 20)
+    fit = fit_power_law(x, 3.0 * x**-0.5)
+    assert math.isclose(fit.slope, -0.5, abs_tol=1e-12)
+    assert math.isclose(math.exp(fit.intercept), 3.0, rel_tol=1e-10)
+
+
+def test_runtime_validation():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_dtype("float32") is torch.float32
+    with pytest.raises(ValueError, match="dtype"):
+        resolve_dtype("float16")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA"):
+            resolve_device("cuda")
+
+
+def test_cli_lists_commands_and_reports_bad_input(capsys):
+    parser = cli.build_parser()
+    assert parser.prog == "amlab"
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--help"])
+    assert exc.value.code == 0
+    help_text = capsys.readouterr().out
+    for name in cli.command_modules():
+        assert name in help_text
+
+
+def test_to_jsonable_handles_nested_dataclasses():
+    from theory.family import Hyper
+
+    out = to_jsonable({"hyper": Hyper(lr=0.5)})
+    assert out["hyper"]["lr"] == 0.5
+    json.dumps(out)
