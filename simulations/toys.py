@@ -410,3 +410,17 @@ def ledger_rows(record: dict) -> list[dict]:
     if record["results"].get("stepsize") is not None:
         rows += stepsize.stepsize_rows(record["results"]["stepsize"])
     return rows
+
+
+def headline_table(record: dict) -> tuple[str, list[str], list[list[str]]]:
+    """For the report: mean steps to the optimum (95% CI) and reach counts per function x optimizer."""
+    functions = record["results"]["toys"]["functions"]
+    opts = list(next(iter(functions.values()))["optimizers"])
+    rows = []
+    for res in functions.values():
+        cells = [f"{_fmt(res['optimizers'][o]['restricted_mean_steps'])} ({res['optimizers'][o]['reached']}/"
+                 f"{res['optimizers'][o]['runs']})" for o in opts]
+        rows.append([res["label"], *cells, res["verdict"]])
+    steps = record["config"]["toys"]["steps"]
+    title = f"Mean min(steps to optimum, T={steps}) [95% CI] (reached/runs); lower is faster"
+    return title, ["function", *opts, "AdaMomentum"], rows

@@ -1,0 +1,42 @@
+"""``amlab report``: every experiment at one scale, one offline HTML page with figures and the ledger."""
+from __future__ import annotations
+
+import argparse
+
+from simulations import report
+from simulations.experiments import EXPERIMENTS
+
+HELP = "run every experiment (--quick: < 5 min on 2 cores) and write DIR/index.html with figures and the ledger"
+
+
+def _experiment_list(text: str) -> list[str]:
+    names = [item.strip() for item in text.split(",") if item.strip()]
+    unknown = [n for n in names if n not in EXPERIMENTS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown experiment(s) {unknown}; valid: {', '.join(EXPERIMENTS)}")
+    return names
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    scale = parser.add_mutually_exclusive_group()
+    scale.add_argument("--quick", dest="scale", action="store_const", const="quick",
+                       help="small presets, each experiment <= 60 s (default)")
+    scale.add_argument("--full", dest="scale", action="store_const", const="full", help="the full presets")
+    parser.set_defaults(scale="quick")
+    parser.add_argument("--out", default="amlab-out/report", help="output folder (default: amlab-out/report)")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: auto)")
+    parser.add_argument("--only", type=_experiment_list, default=list(EXPERIMENTS),
+                        help=f"comma-separated subset of: {', '.join(EXPERIMENTS)} (default: all)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    result = report.run_report(args.out, scale=args.scale, device=args.device, progress=not args.no_progress,
+                               experiments=tuple(args.only))
+    failed = [o.name for o in result["outcomes"] if not o.ok]
+    for outcome in result["outcomes"]:
+        print(f"{outcome.name:>10}: {'ok' if outcome.ok else 'FAILED'} ({outcome.seconds:.1f} s)")
+    if result["ledger_error"]:
+        print("ledger: FAILED (" + result["ledger_error"].splitlines()[0] + ")")
+    print(f"wrote {result['index']}")
+    return 1 if failed or result["ledger_error"] else 0
