@@ -37,6 +37,295 @@ class MonitorResult:
 
 # ---- Theorem 1 / Corollary 1 monitors ------------------------------------------------------
 
+# Hypotheses of Theorem 1 (Section 4.1): alpha_t = alpha/sqrt(t); 0 < beta1_t <= beta1 < 1 (and, as
+# stated, beta1_1 = beta1); v_t <= v_{t+1} per coordinate; gamma = beta1/sqrt(beta2) < 1;
+# ||theta_m - theta_n||_inf <= D_inf. Corollary 1 adds beta1_t = beta1 lam^t and
+# ||grad f_t||_inf <= G_inf, and its proof uses v_{t,i} <= G_inf^2. Each monitor below works on a
+# batch of runs; ``details["per_run"]`` says, run by run, whether the hypothesis held.
+
+
+def _t1_per_run(mask):
+    import torch
+
+    return torch.as_tensor(mask).reshape(-1).tolist()
+
+
+def monitor_from_counts(hypothesis: str, violations, checked, first_step=None) -> MonitorResult:
+    """A MonitorResult from per-run violation counts (tensors or lists of shape ``(runs,)``).
+
+    ``first_step`` holds, per run, the first step that failed (0 or negative: none).
+    """
+    import torch
+
+    viol = torch.as_tensor(violations).reshape(-1).to(torch.int64)
+    chk = torch.as_tensor(checked).reshape(-1).to(torch.int64).expand_as(viol)
+    first = None
+    if first_step is not None:
+        fs = torch.as_tensor(first_step).reshape(-1)
+        failed = fs[(viol > 0) & (fs > 0)]
+        first = int(failed.min()) if failed.numel() else None
+    return MonitorResult(
+        hypothesis=hypothesis,
+        holds=bool((viol == 0).all()),
+        violations=int(viol.sum()),
+        checked=int(chk.sum()),
+        first_violation_step=first,
+        details={"per_run": _t1_per_run(viol == 0), "violations_per_run": viol.tolist(),
+                 "runs_failing": int((viol > 0).sum()), "runs": int(viol.numel())},
+    )
+
+
+def monitor_v_nondecreasing(v_history) -> MonitorResult:
+    """v_t <= v_{t+1} per coordinate, t = 1..T-1, on a history of shape ``(T, runs, d)``."""
+    import torch
+
+    v = torch.as_tensor(v_history)
+    drops = v[1:] < v[:-1]  # (T-1, runs, d)
+    per_run = drops.flatten(2).sum(dim=(0, 2))
+    any_step = drops.flatten(2).any(dim=2)  # (T-1, runs)
+    steps = torch.arange(2, v.shape[0] + 1, device=v.device).unsqueeze(1).expand_as(any_step)
+    first = torch.where(any_step, steps, torch.full_like(steps, 2**62)).amin(dim=0)
+    first = torch.where(first == 2**62, torch.zeros_like(first), first)
+    checked = torch.full_like(per_run, drops.shape[0] * (drops[0, 0].numel() if drops.shape[0] else 0))
+    # first_violation_step is the t+1 at which v_{t+1} < v_t
+    return monitor_from_counts("v_t <= v_{t+1} per coordinate (Theorem 1)", per_run, checked, first)
+
+
+def monitor_gamma(beta1, beta2) -> MonitorResult:
+    """gamma = beta1 / sqrt(beta2) < 1, per run (scalars or tensors)."""
+    import torch
+
+    b1 = torch.as_tensor(beta1, dtype=torch.float64).reshape(-1)
+    b2 = torch.as_tensor(beta2, dtype=torch.float64).reshape(-1)
+    b1, b2 = torch.broadcast_tensors(b1, b2)
+    gamma = b1 / b2.sqrt()
+    result = monitor_from_counts("gamma = beta1/sqrt(beta2) < 1 (Theorem 1)", (gamma >= 1).to(torch.int64), 1)
+    result.details["gamma_max"] = float(gamma.max())
+    return result
+
+
+def monitor_beta1_schedule(beta1, T: int, lam=None) -> MonitorResult:
+    """0 < beta1_t <= beta1 < 1 for t = 1..T with beta1_t = beta1 * lam^t (the family's schedule).
+
+    Also reported in ``details``: whether beta1_1 = beta1 (stated in Theorem 1, contradicted by
+    Corollary 1's beta1 lam^t unless lam = 1; the proof never uses it) and whether beta1_t is
+    non-increasing (the proof's telescoping needs it; not stated).
+    """
+    import torch
+
+    b1 = torch.as_tensor(beta1, dtype=torch.float64).reshape(-1)
+    lam_t = torch.ones_like(b1) if lam is None else torch.as_tensor(lam, dtype=torch.float64).reshape(-1).expand_as(b1)
+    # beta1_t = b1 lam^t is monotone in t, so its values at t = 1 and t = T decide.
+    smallest = b1 * torch.minimum(lam_t, lam_t**T)
+    largest = b1 * torch.maximum(lam_t, lam_t**T)
+    bad = (smallest <= 0) | (largest > b1) | (b1 >= 1)
+    result = monitor_from_counts("0 < beta1_t <= beta1 < 1 (Theorem 1)", bad.to(torch.int64) * T, T,
+                                 torch.where(bad, torch.ones_like(b1, dtype=torch.int64),
+                                             torch.zeros_like(b1, dtype=torch.int64)))
+    result.details["beta1_1_equals_beta1"] = _t1_per_run(b1 * (lam_t if lam is not None else 1.0) == b1)
+    result.details["non_increasing"] = _t1_per_run(lam_t <= 1)
+    return result
+
+
+def monitor_bounded(hypothesis: str, measured, bound, slack: float = 0.0) -> MonitorResult:
+    """measured <= bound * (1 + slack), per run (diameter and gradient bounds)."""
+    import torch
+
+    m = torch.as_tensor(measured, dtype=torch.float64).reshape(-1)
+    b = torch.as_tensor(bound, dtype=torch.float64).reshape(-1).expand_as(m)
+    bad = m > b * (1 + slack)
+    result = monitor_from_counts(hypothesis, bad.to(torch.int64), 1)
+    result.details["measured_max"] = float(m.max()) if m.numel() else None
+    result.details["bound"] = float(b.max()) if b.numel() else None
+    return result
+
+
 # ---- Theorem 2 / Corollary 2 monitors ------------------------------------------------------
 
+# Theorem 2's hypotheses, checked step by step on a batch of runs (Section 4.2, Appendix C.2.2):
+# min_j v_{t,j} >= c > 0; alpha_t/sqrt(v_t) non-increasing per coordinate (eq. (22)); ||g_t||_2 <= H
+# and ||grad f(theta_t)||_2 <= H (Assumption 4); b1_t non-increasing; and sqrt(v_{t,j}) <= H, which
+# eq. (24) uses to lower-bound the left-hand side. "v" is the squared denominator the update divides
+# by (stored v, plus eps where the member puts it), without bias correction as the theorem assumes.
+
+
+class Theorem2Monitor:
+    """Streaming monitor of Theorem 2's hypotheses over a batch of runs (torch tensors in).
+
+    ``update`` takes, after step t: the effective stepsize alpha_t/sqrt(v_t) and v_t (shape
+    (runs, d)), the stochastic and full gradient norms at the point where g_t was drawn (shape
+    (runs,)), ||alpha_t m_t/sqrt(v_t)||_2 (runs,) and b1_t. ``H`` is a float, or per step a
+    tensor ``H_t`` (runs,) passed to ``update`` for problems whose bound depends on the state.
+    ``rtol`` absorbs rounding in the monotonicity check (use ~1e-6 in float32). Counters stay
+    on the device (no host sync per step); ``results()`` gives one MonitorResult per hypothesis.
+    """
+
+    NAMES = ("min-v", "stepsize-nonincreasing", "grad-bound", "true-grad-bound", "sqrt-v-bound",
+             "beta1-nonincreasing")
+
+    def __init__(self, H: float, c: float, rtol: float = 1e-12) -> None:
+        if not (H > 0 and c > 0):
+            raise ValueError(f"H and c must be > 0, got H={H}, c={c}")
+        self.H, self.c, self.rtol = float(H), float(c), float(rtol)
+        self.prev_step = None
+        self.prev_beta1 = None
+        self.beta1_viol, self.beta1_checked, self.beta1_first = 0, 0, None
+        self.acc = None  # tensors, created on the first update (device of the inputs)
+
+    def _init(self, like) -> None:
+        import torch
+
+        z = (lambda: torch.zeros((), dtype=torch.int64, device=like.device))
+        self.viol = {n: z() for n in self.NAMES if n != "beta1-nonincreasing"}
+        self.checked = {n: 0 for n in self.viol}
+        self.first = {n: z() - 1 for n in self.viol}
+        self.acc = {"min_v": torch.full((), float("inf"), dtype=like.dtype, device=like.device),
+                    "max_v": torch.zeros((), dtype=like.dtype, device=like.device),
+                    "max_grad": torch.zeros((), dtype=like.dtype, device=like.device),
+                    "max_true_grad": torch.zeros((), dtype=like.dtype, device=like.device),
+                    "max_update": torch.zeros((), dtype=like.dtype, device=like.device)}
+        self.rise_fraction = []  # per step t >= 2: fraction of (run, coord) pairs whose stepsize rose
+
+    def _count(self, name: str, t: int, bad) -> None:
+        import torch
+
+        n_bad = bad.sum()
+        self.viol[name] += n_bad
+        self.checked[name] += bad.numel()
+        self.first[name] = torch.where((self.first[name] < 0) & (n_bad > 0), t, self.first[name])
+
+    def update(self, t: int, step_size, v, grad_norm, true_grad_norm, update_norm, beta1_t: float,
+               H_t=None) -> None:
+        import torch
+
+        if self.acc is None:
+            self._init(v)
+        a = self.acc
+        a["min_v"] = torch.minimum(a["min_v"], v.min())
+        a["max_v"] = torch.maximum(a["max_v"], v.max())
+        a["max_grad"] = torch.maximum(a["max_grad"], grad_norm.max())
+        a["max_true_grad"] = torch.maximum(a["max_true_grad"], true_grad_norm.max())
+        a["max_update"] = torch.maximum(a["max_update"], update_norm.max())
+        H = self.H if H_t is None else H_t
+        H_col = H if H_t is None else H_t.unsqueeze(-1)
+        self._count("min-v", t, v < self.c)
+        self._count("sqrt-v-bound", t, v > H_col**2)
+        self._count("grad-bound", t, grad_norm > H)
+        self._count("true-grad-bound", t, true_grad_norm > H)
+        if self.prev_step is not None:
+            rose = step_size > self.prev_step * (1 + self.rtol)
+            self._count("stepsize-nonincreasing", t, rose)
+            self.rise_fraction.append(rose.sum())
+        self.prev_step = step_size.clone()
+        if self.prev_beta1 is not None:
+            self.beta1_checked += 1
+            if float(beta1_t) > self.prev_beta1:
+                self.beta1_viol += 1
+                self.beta1_first = self.beta1_first or t
+        self.prev_beta1 = float(beta1_t)
+
+    def rise_fractions(self):
+        """Fraction of (run, coordinate) pairs whose stepsize rose, for t = 2..T (a float list)."""
+        import torch
+
+        if not self.rise_fraction:
+            return []
+        per = self.prev_step.numel()
+        return (torch.stack(self.rise_fraction).double() / per).cpu().tolist()
+
+    def measured(self) -> dict:
+        """min v, max sqrt(v), max ||g||, max ||grad f||, G = max ||alpha_t m_t/sqrt(v_t)||."""
+        a = self.acc
+        return {"min_v": float(a["min_v"]), "max_sqrt_v": float(a["max_v"]) ** 0.5,
+                "max_grad_norm": float(a["max_grad"]), "max_true_grad_norm": float(a["max_true_grad"]),
+                "G": float(a["max_update"])}
+
+    def results(self) -> list:
+        text = {
+            "min-v": f"min_j v_t,j >= c = {self.c:.3g} > 0 (Theorem 2)",
+            "stepsize-nonincreasing": "alpha_t/sqrt(v_t) non-increasing per coordinate (Theorem 2, eq. (22))",
+            "grad-bound": f"||g_t||_2 <= H (Assumption 4)",
+            "true-grad-bound": f"||grad f(theta_t)||_2 <= H (Assumption 4)",
+            "sqrt-v-bound": f"sqrt(v_t,j) <= H (used in eq. (24))",
+            "beta1-nonincreasing": "b1_t+1 <= b1_t (Theorem 2)",
+        }
+        out = []
+        for n in self.NAMES:
+            if n == "beta1-nonincreasing":
+                out.append(MonitorResult(text[n], self.beta1_viol == 0, self.beta1_viol, self.beta1_checked,
+                                         self.beta1_first, {"name": n}))
+                continue
+            viol = int(self.viol[n]) if self.acc is not None else 0
+            first = int(self.first[n]) if self.acc is not None else -1
+            out.append(MonitorResult(text[n], viol == 0, viol, self.checked.get(n, 0) if self.acc else 0,
+                                     first if first >= 0 else None, {"name": n}))
+        return out
+
+
+def stepsize_increases(step_sizes, rtol: float = 1e-12):
+    """Batch form of the monotonicity check: a boolean tensor (T-1, ...) that is True where
+    alpha_{t+1}/sqrt(v_{t+1}) > alpha_t/sqrt(v_t) for ``step_sizes`` stacked over t (dim 0)."""
+    return step_sizes[1:] > step_sizes[:-1] * (1 + rtol)
+
+
 # ---- Lemma 1 / Proposition 1 monitors (Assumptions 1-5) -----------------------------------
+
+# Section 3.2. Each check takes quantities measured along escape runs (simulations/escape*.py).
+# "Eventually" (Assumption 5: there is T0 with the bound for all t > T0) is judged on the last half
+# of the checked times: the assumption holds on a run if no check in that window fails.
+
+
+def check_assumption1(curvature_left, curvature_right, bounded_on_basin: bool = True) -> MonitorResult:
+    """Assumption 1 for a basin with diagonal, piecewise-quadratic f = sum_i c_i(side) x_i^2 / 2:
+    f >= 0, bounded on the closed basin, locally mu-strongly convex with mu = min_i c_i (both
+    sides). mu = 0 (no basin) violates it."""
+    import numpy as np
+
+    c = np.concatenate([np.ravel(curvature_left), np.ravel(curvature_right)]).astype(float)
+    mu = float(c.min()) if c.size else 0.0
+    holds = bool(mu > 0.0 and bounded_on_basin)
+    return MonitorResult("f >= 0, bounded on the basin, locally mu-strongly convex (Assumption 1)",
+                         holds, int(not holds), 1, None, {"mu": mu})
+
+
+def check_beta_ordering(beta1: float, beta2: float) -> MonitorResult:
+    """Assumption 3's beta1 <= beta2 <= 2 beta1."""
+    holds = bool(beta1 <= beta2 <= 2.0 * beta1)
+    return MonitorResult("beta1 <= beta2 <= 2 beta1 (Assumption 3)", holds, int(not holds), 1, None,
+                         {"beta1": beta1, "beta2": beta2})
+
+
+def monitor_direction_condition(negative: int, checked: int, first_step: int | None = None) -> MonitorResult:
+    """Assumption 3's <grad f / (1 + f), q_t R_t^-1 m_t> >= 0 a.e.: ``negative`` of the ``checked``
+    (path, time) samples had a negative inner product. Holds only with no negative sample."""
+    return MonitorResult("<grad f/(1+f), q R^-1 m> >= 0 a.e. (Assumption 3)", negative == 0, int(negative),
+                         int(checked), first_step, {})
+
+
+def monitor_assumption5(steps, noise_level, momentum_level, beta1: float, detail: str = "") -> MonitorResult:
+    """Assumption 5: diag(Sigma_t) <= beta1 E(m_{t-1}^2) / (2 - beta1) for all t > T0.
+
+    ``steps`` (T,), ``noise_level`` (scalar or (d,)) and ``momentum_level`` (T, d): the two sides
+    per checked time and coordinate (variances, or the surrogate the caller documents in
+    ``detail``). Counts every (time, coordinate) pair; ``holds`` judges "eventually" on the last
+    half of the checked times."""
+    import numpy as np
+
+    steps = np.asarray(steps, dtype=np.int64).ravel()
+    rhs = beta1 / (2.0 - beta1) * np.asarray(momentum_level, dtype=float).reshape(steps.size, -1)
+    lhs = np.broadcast_to(np.asarray(noise_level, dtype=float), rhs.shape)
+    ok = lhs <= rhs
+    if steps.size == 0:
+        return MonitorResult("noise variance <= beta1 E(m^2)/(2 - beta1) eventually (Assumption 5)", False, 0, 0,
+                             None, {"reason": "no checked times", "surrogate": detail})
+    bad_rows = np.flatnonzero(~ok.all(axis=1))
+    tail = ok[steps.size // 2:]
+    return MonitorResult(
+        "noise variance <= beta1 E(m^2)/(2 - beta1) eventually (Assumption 5)",
+        bool(tail.all()),
+        int((~ok).sum()),
+        int(ok.size),
+        int(steps[bad_rows[0]]) if bad_rows.size else None,
+        {"fraction_holding_last_half": float(tail.mean()), "fraction_holding": float(ok.mean()),
+         "ratio_lhs_over_rhs_last": (lhs[-1] / np.maximum(rhs[-1], 1e-300)).tolist(), "surrogate": detail},
+    )
