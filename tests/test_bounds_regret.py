@@ -91,6 +91,7 @@ def test_gamma_beta1_and_bound_monitors():
     assert sched.details["per_run"] == [True, False]  # beta1_t = 0 violates 0 < beta1_t
     assert sched.details["beta1_1_equals_beta1"] == [False, True]
     assert monitor_beta1_schedule(torch.tensor([0.9]), 100, None).holds
+    assert monitor_beta1_schedule(torch.tensor([0.01]), 10**6, 0.5).holds  # 0.01 * 0.5^1e6 underflows, still > 0
     bounded = monitor_bounded("g", torch.tensor([1.0, 2.0]), torch.tensor([1.5, 1.5]))
     assert bounded.details["per_run"] == [True, False]
     counts = monitor_from_counts("h", [0, 3], 10, [0, 7])

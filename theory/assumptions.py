@@ -115,10 +115,11 @@ def monitor_beta1_schedule(beta1, T: int, lam=None) -> MonitorResult:
 
     b1 = torch.as_tensor(beta1, dtype=torch.float64).reshape(-1)
     lam_t = torch.ones_like(b1) if lam is None else torch.as_tensor(lam, dtype=torch.float64).reshape(-1).expand_as(b1)
-    # beta1_t = b1 lam^t is monotone in t, so its values at t = 1 and t = T decide.
-    smallest = b1 * torch.minimum(lam_t, lam_t**T)
+    # beta1_t = b1 lam^t is monotone in t, so t = 1 and t = T decide; positivity is decided on
+    # b1 and lam themselves (b1 lam^T underflows to 0.0 in floating point for long runs).
+    positive = (b1 > 0) & (lam_t > 0)
     largest = b1 * torch.maximum(lam_t, lam_t**T)
-    bad = (smallest <= 0) | (largest > b1) | (b1 >= 1)
+    bad = ~positive | (largest > b1) | (b1 >= 1)
     result = monitor_from_counts("0 < beta1_t <= beta1 < 1 (Theorem 1)", bad.to(torch.int64) * T, T,
                                  torch.where(bad, torch.ones_like(b1, dtype=torch.int64),
                                              torch.zeros_like(b1, dtype=torch.int64)))

@@ -1,0 +1,180 @@
+"""Counterexample search: online problems on which a member's average regret does not vanish.
+
+For every member, configs are drawn at random (fixed numpy seed) over Reddi et al.'s 1-D families
+(``periodic``, ``stochastic-periodic``, with mean gradient r > 0 so that x* = -1) and over lr,
+beta1, beta2; all configs of one member run as one batch (same configs for every member). A
+config is a *candidate* when, at horizon T, the iterates stay on average in the far half of F
+(x averaged over the last 10% of steps >= 0) and the lower 95% bound of R(T)/T is >= r / 2: then
+R(T)/T >= r (1 + x_bar) does not vanish. Slow transients can look like that, so each candidate is
+re-run to ``confirm_factor`` * T and kept only if the test passes there again and x_tail has not
+fallen by more than :data:`X_DRIFT_MAX` (iterates not drifting towards x*). R(T)/T's ratio
+over the last decade and the slope of log R are recorded too. Each confirmed counterexample is a
+self-contained JSON config (``kind: regret-counterexample``) with the numbers it produced;
+:func:`replay` re-runs it and checks them.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from simulations.regret_core import OptimizerConfig, log_checkpoints, simulate
+from simulations.regret_problems import ProblemConfig
+from simulations.regret_summary import summarise
+from simulations.runtime import resolve_device, resolve_dtype
+from theory.family import REGISTRY
+
+KIND = "regret-counterexample"
+X_DRIFT_MAX = 0.05  # confirmation: x_tail may fall by at most this between the two horizons
+
+SEARCH_SIZES = {
+    "quick": {"members": ("adam", "amsgrad", "adamomentum", "adamomentum-max"), "configs_per_member": 16,
+              "steps": 4_000, "confirm_factor": 5, "seeds": 8},
+    "full": {"members": tuple(REGISTRY), "configs_per_member": 64, "steps": 50_000, "confirm_factor": 10,
+             "seeds": 16},
+}
+
+
+def sample_configs(n: int, rng: np.random.Generator) -> list[tuple[ProblemConfig, OptimizerConfig]]:
+    """n random (problem, optimizer) pairs; the best point in hindsight is x* = -1 in expectation."""
+    out = []
+    for _ in range(n):
+        stochastic = bool(rng.random() < 0.5)
+        period = int(round(math.exp(rng.uniform(math.log(2), math.log(200)))))
+        small = float(rng.uniform(1.0, 20.0))
+        drift = float(math.exp(rng.uniform(math.log(0.005), math.log(0.5))))
+        if stochastic:
+            prob = float(math.exp(rng.uniform(math.log(0.005), math.log(0.3))))
+            big = (1 - prob) * small * (1 + drift) / prob
+            problem = ProblemConfig("stochastic-periodic", prob=prob, big=big, small=small)
+        else:
+            big = (period - 1) * small * (1 + drift)
+            problem = ProblemConfig("periodic", period=period, big=big, small=small)
+        opt = OptimizerConfig(lr=float(math.exp(rng.uniform(math.log(0.01), math.log(1.0)))),
+                              beta1=float(rng.choice([0.0, 0.5, 0.9, 0.99])),
+                              beta2=float(1 - 10 ** rng.uniform(-4, -0.3)), eps=1e-8)
+        out.append((problem, opt))
+    return out
+
+
+def _tests(summary: dict) -> dict:
+    """The non-vanishing-regret test on one config's summary (means over its seeds).
+
+    On these 1-D linear problems with drift r = E g_t > 0 (so x* = -1), iterates that stay on
+    average in the far half of F (x >= 0) pay at least about r per step: R(T)/T >= r (1 + x_bar).
+    The test asks for x_tail_mean >= 0 and the lower 95% bound of R(T)/T >= r / 2.
+    """
+    from simulations.regret_problems import ProblemConfig
+
+    drift = ProblemConfig(**summary["problem"]).drift_rate
+    avg = summary["avg_regret"]
+    x_tail = (summary["x_tail_mean"] or {}).get("estimate")
+    slope = summary["slope_log_regret"]
+    passed = (drift is not None and drift > 0 and x_tail is not None and x_tail >= 0
+              and avg["low"] is not None and avg["low"] >= drift / 2)
+    return {"avg_regret_ratio": summary["avg_regret_ratio"], "slope": None if slope is None else slope["slope"],
+            "avg_regret": avg, "x_tail_mean": x_tail, "drift_rate": drift, "passed": bool(passed)}
+
+
+def _run_group(member, pairs, steps, seeds, seed, bias_correction, device, dtype, progress):
+    by_kind: dict[str, list[int]] = {}
+    for i, (problem, _) in enumerate(pairs):
+        by_kind.setdefault(problem.name, []).append(i)
+    summaries: list[dict | None] = [None] * len(pairs)
+    cps = log_checkpoints(steps, count=16)
+    for idx in by_kind.values():
+        result = simulate(member, [pairs[i][0] for i in idx], [pairs[i][1] for i in idx], steps, seeds=seeds,
+                          seed=seed, bias_correction=bias_correction, device=device, dtype=dtype,
+                          checkpoints=cps, progress=progress)
+        for i, s in zip(idx, summarise(result)):
+            summaries[i] = s
+    return summaries
+
+
+def search(members=tuple(REGISTRY), configs_per_member: int = 16, steps: int = 5_000, confirm_factor: int = 5,
+           seeds: int = 2, seed: int = 0, bias_correction: bool = False, device: str = "auto",
+           dtype: str = "float64", progress: bool = False) -> dict:
+    """Search every member; returns the tallies and the confirmed counterexample configs."""
+    if configs_per_member < 1 or steps < 100 or confirm_factor < 2 or seeds < 2:
+        raise ValueError("search needs configs_per_member >= 1, steps >= 100, confirm_factor >= 2, seeds >= 2 "
+                         f"(got {configs_per_member}, {steps}, {confirm_factor}, {seeds})")
+    dev, dt = resolve_device(device), resolve_dtype(dtype)
+    rng = np.random.default_rng(seed)
+    pairs = sample_configs(configs_per_member, rng)  # the same configs for every member
+    per_member, found = {}, []
+    for member in members:
+        first = _run_group(member, pairs, steps, seeds, seed, bias_correction, dev, dt, progress)
+        cand = [i for i, s in enumerate(first) if _tests(s)["passed"]]
+        confirmed = []
+        if cand:
+            long = _run_group(member, [pairs[i] for i in cand], steps * confirm_factor, seeds, seed,
+                              bias_correction, dev, dt, progress)
+            for i, s in zip(cand, long):
+                test = _tests(s)
+                # and the iterates must not be drifting towards x* (a slow transient would)
+                test["x_tail_mean_first_horizon"] = _tests(first[i])["x_tail_mean"]
+                test["passed"] = bool(test["passed"] and test["x_tail_mean"] >= test["x_tail_mean_first_horizon"] - X_DRIFT_MAX)
+                if test["passed"]:
+                    confirmed.append(i)
+                    found.append(counterexample_config(s, dev, dt, test))
+        per_member[member] = {"tried": len(pairs), "candidates": len(cand), "confirmed": len(confirmed),
+                              "confirmed_configs": confirmed}
+    return {"settings": {"configs_per_member": configs_per_member, "steps": steps, "confirm_factor": confirm_factor,
+                         "seeds": seeds, "seed": seed, "bias_correction": bias_correction,
+                         "test": "x_tail_mean >= 0 and lower 95% bound of R(T)/T >= drift/2, at T and confirm_factor*T; "
+                                 f"x_tail_mean falls by <= {X_DRIFT_MAX} between them"},
+            "configs": [{"problem": p.as_dict(), "optimizer": o.__dict__} for p, o in pairs],
+            "per_member": per_member, "counterexamples": found}
+
+
+def counterexample_config(summary: dict, device: torch.device, dtype: torch.dtype, test: dict) -> dict:
+    """A self-contained, replayable description of one counterexample and what it produced."""
+    opt = summary["optimizer"]
+    theorem = summary.get("theorem1", {})
+    return {
+        "kind": KIND,
+        "member": summary["member"],
+        "problem": summary["problem"],
+        "optimizer": {k: opt[k] for k in ("lr", "beta1", "beta2", "eps")},
+        "beta1_decay": opt["beta1_decay"],
+        "bias_correction": summary["bias_correction"],
+        "steps": summary["steps"],
+        "seeds": summary["seeds"],
+        "seed": summary["seed"],
+        "device_type": device.type,
+        "dtype": str(dtype).replace("torch.", ""),
+        "expected": {"avg_regret_mean": test["avg_regret"]["estimate"], "avg_regret_ratio": test["avg_regret_ratio"],
+                     "slope": test["slope"], "x_tail_mean": (summary["x_tail_mean"] or {}).get("estimate"),
+                     "x_tail_mean_first_horizon": test.get("x_tail_mean_first_horizon"),
+                     "drift_rate": test["drift_rate"]},
+        "theorem1_hypotheses_hold_runs": theorem.get("runs_hypotheses_hold"),
+        "v_nondecreasing": summary.get("monitors", {}).get("v_nondecreasing", {}).get("holds"),
+    }
+
+
+def replay(config: dict, device: str = "auto", progress: bool = False, rtol: float = 1e-9) -> dict:
+    """Re-run a saved counterexample; ``reproduced`` says whether its numbers came back.
+
+    Exact agreement (``rtol``) is expected on the same device type and dtype; elsewhere the
+    numbers are compared at 1e-3 and the tests (ratio, slope) are re-applied.
+    """
+    if config.get("kind") != KIND:
+        raise ValueError(f"replay: not a {KIND} file (kind={config.get('kind')!r})")
+    dev = resolve_device(device)
+    dt = resolve_dtype(config.get("dtype", "float64"))
+    problem = ProblemConfig(**config["problem"])
+    opt = OptimizerConfig(**config["optimizer"])
+    result = simulate(config["member"], [problem], [opt], int(config["steps"]), seeds=int(config["seeds"]),
+                      seed=int(config["seed"]), beta1_decay=config.get("beta1_decay"),
+                      bias_correction=bool(config["bias_correction"]), device=dev, dtype=dt,
+                      checkpoints=log_checkpoints(int(config["steps"]), count=16), progress=progress)
+    summary = summarise(result)[0]
+    test = _tests(summary)
+    same_place = dev.type == config.get("device_type")
+    tol = rtol if same_place else 1e-3
+    got = test["avg_regret"]["estimate"]
+    want = config["expected"]["avg_regret_mean"]
+    match = abs(got - want) <= tol * max(abs(want), 1e-300)
+    return {"summary": summary, "test": test, "expected": config["expected"], "numbers_match": bool(match),
+            "reproduced": bool(match and test["passed"]), "tolerance": tol}

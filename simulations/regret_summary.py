@@ -1,0 +1,143 @@
+"""Per-config summaries of a batched regret run: CIs over seeds, bound checks, monitors.
+
+A summary is JSON-safe. For each config (one problem + optimizer setting, ``seeds`` runs) it gives
+R(T) and R(T)/T with Student-t 95% intervals over seeds, the fitted slope of log R against log T,
+Theorem 1's right-hand side and whether R(T) <= RHS held at every checkpoint of every run, the
+monitors of Theorem 1's hypotheses, and Corollary 1's bound where beta1 decays.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from simulations.regret_core import BatchResult
+from simulations.stats import fit_power_law, mean_ci
+from theory.assumptions import (monitor_beta1_schedule, monitor_bounded, monitor_from_counts,
+                                monitor_gamma)
+
+# Theorem 1's hypotheses that its proof uses; the run's own D_inf (max over t of ||x_t - x*||_inf and
+# the iterate diameter) is plugged in, so the diameter hypothesis holds by construction there.
+THEOREM1_HYPOTHESES = ("v_nondecreasing", "gamma_below_one", "beta1_schedule")
+
+
+def _ci(values: torch.Tensor) -> dict:
+    x = values.double().cpu().numpy()
+    if not np.all(np.isfinite(x)):
+        return {"estimate": float(np.mean(x)) if not np.any(np.isnan(x)) else float("nan"),
+                "low": float(np.min(x)), "high": float(np.max(x)), "level": None}
+    if x.size >= 2 and (x.max() - x.min()) > 0:
+        return mean_ci(x).as_dict()
+    value = float(x.mean())
+    return {"estimate": value, "low": value, "high": value, "level": 0.95}
+
+
+def regret_slope(T: list[int], mean_regret: list[float], last_decades: float = 2.0) -> dict | None:
+    """Slope of log R against log T over checkpoints in [T_max / 10^last_decades, T_max] where R > 0."""
+    t_max = max(T)
+    pts = [(t, r) for t, r in zip(T, mean_regret) if t >= t_max / 10**last_decades and 0 < r < math.inf]
+    if len(pts) < 3:
+        return None
+    fit = fit_power_law([p[0] for p in pts], [p[1] for p in pts])
+    out = fit.as_dict()
+    out["T_range"] = [pts[0][0], pts[-1][0]]
+    return out
+
+
+def _checkpoint_at(checkpoints: list[int], target: float) -> int:
+    return min(range(len(checkpoints)), key=lambda i: abs(math.log(checkpoints[i]) - math.log(target)))
+
+
+def summarise(result: BatchResult) -> list[dict]:
+    """One summary dict per config of ``result``."""
+    v, S, cps = result.values, result.seeds, result.checkpoints
+    T = cps[-1]
+    i10 = _checkpoint_at(cps, T / 10)
+    adaptive = "rhs_total" in v
+    out = []
+    for c, (problem, opt) in enumerate(zip(result.problems, result.optimizers)):
+        sl = slice(c * S, (c + 1) * S)
+        regret = v["regret"][:, sl]
+        avg = v["avg_regret"][:, sl]
+        mean_curve = regret.mean(1).tolist()
+        entry = {
+            "member": result.member,
+            "problem": problem.as_dict(),
+            "optimizer": {"lr": opt.lr, "beta1": opt.beta1, "beta2": opt.beta2, "eps": opt.eps,
+                          "beta1_decay": result.beta1_decay, "lr_decay": "inverse-sqrt"},
+            "bias_correction": result.bias_correction,
+            "seeds": S, "seed": result.seed, "steps": T,
+            "checkpoints": cps,
+            "regret_mean_curve": mean_curve,
+            "avg_regret_mean_curve": avg.mean(1).tolist(),
+            "regret": _ci(regret[-1]),
+            "avg_regret": _ci(avg[-1]),
+            "avg_regret_at_T_over_10": {"T": cps[i10], **_ci(avg[i10])},
+            "avg_regret_ratio": float(avg[-1].mean() / avg[i10].mean()) if float(avg[i10].mean()) != 0 else None,
+            "slope_log_regret": regret_slope(cps, mean_curve),
+            "x_final": (result.x_final[sl, 0].tolist() if problem.dim == 1 else None),
+            "x_tail_mean": _ci(result.x_tail_mean[sl, 0]) if problem.dim == 1 else None,
+            "x_star": (v["x_star_final"][sl, 0].tolist() if problem.dim == 1 else None),
+        }
+        if adaptive:
+            entry.update(_bound_summary(result, c, sl))
+        out.append(entry)
+    return out
+
+
+def _bound_summary(result: BatchResult, c: int, sl: slice) -> dict:
+    v, S, T = result.values, result.seeds, result.checkpoints[-1]
+    opt = result.optimizers[c]
+    problem = result.problems[c]
+    d = problem.dim
+    regret, rhs = v["regret"][:, sl], v["rhs_total"][:, sl]
+    monitors = {
+        "v_nondecreasing": monitor_from_counts("v_t <= v_{t+1} per coordinate (Theorem 1)",
+                                               v["v_drops"][-1, sl].long(), (T - 1) * d,
+                                               v["v_first_drop"][-1, sl].long()),
+        "gamma_below_one": monitor_gamma(torch.full((S,), opt.beta1), opt.beta2),
+        "beta1_schedule": monitor_beta1_schedule(torch.full((S,), opt.beta1), T, result.beta1_decay),
+        "diameter_statement_covers_optimum": monitor_bounded(
+            "max_t ||x_t - x*||_inf <= max_{m,n} ||x_m - x_n||_inf (the statement's D_inf also bounds the "
+            "distance to x*, which the proof uses)", v["D_to_optimum"][-1, sl], v["D_iterates"][-1, sl]),
+        "diameter_within_F": monitor_bounded("D_inf of the run <= diameter of F", v["D_proof"][-1, sl],
+                                             v["diameter_F"][sl], slack=1e-12),
+        "gradient_bound": monitor_bounded("||g_t||_inf <= G_inf (Corollary 1)", v["g_inf"][-1, sl],
+                                          v["grad_bound"][sl], slack=1e-12),
+        "v_below_G_squared": monitor_bounded("v_{t,i} <= G_inf^2 (step in the proof of Corollary 1)",
+                                             v["v_max_seen"][-1, sl], v["grad_bound"][sl] ** 2),
+    }
+    ok = torch.ones(S, dtype=torch.bool)
+    for name in THEOREM1_HYPOTHESES:
+        ok &= torch.tensor(monitors[name].details["per_run"])
+    below = (regret <= rhs).all(0).cpu()  # every checkpoint of the run
+    below_literal = (regret <= v["rhs_literal"][:, sl]).all(0).cpu()
+    ratio = (regret / rhs).amax(0)
+    lam = result.beta1_decay
+    cor_ok = ok & torch.tensor(lam is not None and lam < 1) & torch.tensor(monitors["gradient_bound"].details["per_run"])
+    cor_below = (v["avg_regret"][:, sl] <= v["cor1_avg_bound"][:, sl]).all(0).cpu()
+    return {
+        "theorem1": {
+            "rhs_final": _ci(rhs[-1]),
+            "rhs_mean_curve": rhs.mean(1).tolist(),
+            "slope_log_rhs": regret_slope(result.checkpoints, rhs.mean(1).tolist()),
+            "rhs_terms_final": {k: float(v[f"rhs_{k}"][-1, sl].mean()) for k in ("term1", "term2", "term3")},
+            "max_ratio_regret_to_rhs": float(ratio.max()),
+            "hypotheses_hold_per_run": ok.tolist(),
+            "runs_hypotheses_hold": int(ok.sum()),
+            "runs_regret_below_rhs": int(below.sum()),
+            "violations_where_hypotheses_hold": int((ok & ~below).sum()),
+            "violations_where_hypotheses_fail": int((~ok & ~below).sum()),
+            "literal_diameter_violations": int((ok & ~below_literal).sum()),
+            "D_iterates": _ci(v["D_iterates"][-1, sl]),
+            "D_to_optimum": _ci(v["D_to_optimum"][-1, sl]),
+        },
+        "corollary1": {
+            "applies": bool(lam is not None and lam < 1),
+            "avg_bound_final": _ci(v["cor1_avg_bound"][-1, sl]) if lam is not None and lam < 1 else None,
+            "runs_hypotheses_hold": int(cor_ok.sum()),
+            "violations_where_hypotheses_hold": int((cor_ok & ~cor_below).sum()),
+        },
+        "monitors": {k: m.as_dict() for k, m in monitors.items()},
+    }
