@@ -1,0 +1,79 @@
+"""Per-path float64 reference loops for the escape simulators (tests and benchmarks only).
+
+Plain Python floats, one path at a time, written longhand from the definitions in
+:mod:`simulations.escape_sim` (the discrete dynamics from :mod:`theory.reference`), so the
+batched simulator can be checked against them on the same noise table.
+"""
+from __future__ import annotations
+
+import math
+
+from simulations.escape_model import EscapeConfig
+from theory.family import get_member
+from theory.reference import REFERENCE
+
+
+def _grad(x: float, cl: float, cr: float) -> float:
+    return (cr if x > 0 else cl) * x
+
+
+def _inside(theta, right: float, left: float) -> bool:
+    return all(-left < x < right for x in theta)
+
+
+def reference_exit_step(config: EscapeConfig, label: str, noise_rows) -> int:
+    """Exit step (0: none within max_steps) of one path driven by ``noise_rows[k-1][i]``."""
+    basin = config.basin
+    cl, cr = basin.curvatures()
+    d, alpha, sigma = basin.dim, config.tail_index, config.noise_scale
+    theta = [float(x) for x in config.start_point]
+    steps = config.max_steps
+    if config.dynamics == "flow":
+        dt = config.time_step
+        coef = sigma * dt ** (1.0 / alpha)
+        for k in range(1, steps + 1):
+            theta = [x - _grad(x, cl[i], cr[i]) * dt + coef * float(noise_rows[k - 1][i]) for i, x in enumerate(theta)]
+            if not _inside(theta, basin.right, basin.left):
+                return k
+        return 0
+    if config.dynamics == "discrete":
+        grads = [
+            (lambda th, t: [_grad(x, cl[i], cr[i]) + sigma * float(noise_rows[t - 1][i]) for i, x in enumerate(th)])
+            for _ in range(steps)
+        ]
+        path, _ = REFERENCE[label](theta, grads, config.lr, config.beta1, config.beta2, config.eps)
+        for k in range(1, steps + 1):
+            if not _inside(path[k], basin.right, basin.left):
+                return k
+        return 0
+    # sde, longhand
+    member = get_member(label)
+    dt, lr, b1, b2, eps = config.time_step, config.lr, config.beta1, config.beta2, config.eps
+    a1 = (1 - b1) * dt / lr if member.momentum == "ema" else 1.0
+    a2 = (1 - b2) * dt / lr
+    coef = lr ** (1 - 1 / alpha) * sigma * dt ** (1 / alpha)
+    m, mn, v, vmax = [0.0] * d, [0.0] * d, [0.0] * d, [0.0] * d
+    for k in range(1, steps + 1):
+        t = k * dt / lr
+        q = 1 / (1 - b1**t) if member.bias_correction and member.momentum == "ema" else 1.0
+        new = []
+        for i, x in enumerate(theta):
+            g = _grad(x, cl[i], cr[i])
+            xi = float(noise_rows[k - 1][i])
+            gs = g + sigma * xi
+            m[i] += a1 * (g - m[i])
+            mn[i] += a1 * (gs - mn[i])
+            kk = {"grad": gs, "momentum": mn[i], "belief": gs - mn[i]}[member.k]
+            v[i] += a2 * (kk * kk - v[i])
+            if member.eps_mode in ("inside", "both"):
+                v[i] += eps * dt / lr
+            vmax[i] = max(vmax[i], v[i])
+            used = vmax[i] if member.max_v else v[i]
+            r = math.sqrt(used / (1 - b2**t) if member.bias_correction else used)
+            if member.eps_mode in ("outside", "both"):
+                r += eps
+            new.append(x - q * m[i] / r * dt + coef * xi / r)
+        theta = new
+        if not _inside(theta, basin.right, basin.left):
+            return k
+    return 0
