@@ -1,0 +1,220 @@
+"""Proposition 1 (Appendix B.3): Assumption 5, the step E(v~) >= E(v), the ellipsoid volume and
+the monotonicity of the escape set.
+
+Setting of the proof: theta ~ theta*, grad f(theta*) = 0, so g_t = zeta_t (the noise), Adam's
+v = E g^2 = E zeta^2 and AdaMomentum's v~ = E m_t^2 with m_t = b1 m_{t-1} + (1-b1) zeta_t.
+Assumption 5: diag(Sigma_t) <= b1 E(m_{t-1}^2) / (2 - b1) for t > T0.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+import sympy as sp
+import torch
+
+from proofs_check.eps_placement import mean_interval
+from proofs_check.result import CheckResult, fmt, single_thread
+from theory.family import Hyper, init_state, step_
+
+b1 = sp.Symbol("beta1", positive=True)
+M, S, rho = sp.symbols("M S rho", positive=True)  # E m_{t-1}^2, E zeta^2, AR(1) correlation
+
+
+def paper_assumption_5_factor(beta):
+    return beta / (2 - beta)
+
+
+def check_assumption_5_implies_order(factor: Callable = paper_assumption_5_factor) -> CheckResult:
+    """E v~ - E v = b1^2 M + (1-b1)^2 S - S (cross term 0: zeta_t independent of m_{t-1}, mean 0).
+    Assumption 5 (S <= factor M) implies E v~ >= E v iff factor <= b1/(2-b1)."""
+    gap = sp.factor(sp.expand(b1**2 * M + (1 - b1) ** 2 * S - S))
+    # Worst case under the assumption: S = factor * M.
+    worst = sp.factor(sp.simplify(gap.subs(S, factor(b1) * M)))
+    u = sp.Symbol("u", positive=True)  # b1 = 1/(1+u) spans (0, 1)
+    worst_sign = sp.simplify(worst.subs(b1, 1 / (1 + u)) / M)
+    grid = [k / 100 for k in range(1, 100)]
+    numeric_min = min(float(worst_sign.subs(u, 1 / q - 1)) for q in grid)
+    expressions = {"E v~ - E v": gap, "at S = factor M": worst}
+    if worst_sign.is_nonnegative or (worst_sign == 0):
+        return CheckResult("assumption5-implies-order", "proposition-1", "proved", "symbolic",
+                           f"E v~ - E v = {gap} = b1^2 (M - (2-b1)/b1 S): Assumption 5 is exactly the condition "
+                           f"E v~ >= E v (an equivalence, sympy).", scope="step", expressions=expressions)
+    verdict = "fails" if numeric_min < 0 else "holds"
+    return CheckResult("assumption5-implies-order", "proposition-1", verdict, "symbolic",
+                       f"With S <= {factor(b1)} M the gap E v~ - E v can be negative: {worst} "
+                       f"(min over b1 grid {fmt(numeric_min)} M).", scope="step", expressions=expressions)
+
+
+def stationary_momentum_second_moment(correlation=0):
+    """E m^2 / s^2 at stationarity for zero-mean noise with AR(1) correlation rho^|k| (rho = 0: i.i.d.).
+    m = (1-b1) sum_k b1^k zeta_{t-k}, so E m^2 = (1-b1)^2 s^2 sum_{k,l} b1^(k+l) rho^|k-l|."""
+    r = sp.sympify(correlation)
+    return sp.factor(sp.simplify((1 - b1) ** 2 * (1 + b1 * r) / ((1 - b1**2) * (1 - b1 * r))))
+
+
+def check_assumption_5_satisfiable(factor: Callable = paper_assumption_5_factor) -> CheckResult:
+    """Can S <= factor * E m^2 hold at theta* with nonzero noise? Derive E m^2 for i.i.d. and AR(1)
+    noise, and the general bound E m_t^2 <= max_j E zeta_j^2 (any correlation)."""
+    x = sp.Symbol("x", positive=True)
+    fixed_point = sp.solve(sp.Eq(x, b1**2 * x + (1 - b1) ** 2), x)[0]  # E m^2 / s^2, i.i.d.
+    iid = stationary_momentum_second_moment(0)
+    ar1 = stationary_momentum_second_moment(rho)
+    need_iid = sp.factor(sp.simplify(1 - factor(b1) * iid))  # > 0 means unsatisfiable for s > 0
+    need_ar1 = sp.factor(sp.simplify(1 - factor(b1) * ar1))
+    u, w = sp.Symbol("u", positive=True), sp.Symbol("w", positive=True)
+    iid_positive = sp.simplify(need_iid.subs(b1, 1 / (1 + u))).is_positive
+    # AR(1) on rho in (-1, 1), b1 in (0, 1): dense grid (the closed form is a rational function).
+    f_ar1 = sp.lambdify((b1, rho), need_ar1, "numpy")
+    bg, rg = np.meshgrid(np.linspace(0.01, 0.999, 300), np.linspace(-0.999, 0.999, 300))
+    ar1_min = float(np.min(f_ar1(bg, rg)))
+    # Any correlation: m_t = sum_j w_j zeta_j with sum w_j = 1 - b1^t <= 1, so
+    # E m_t^2 <= (sum_j w_j sigma_j)^2 <= max_j sigma_j^2; Assumption 5 for all t > T0 then forces
+    # sigma_t^2 <= factor * max_{j<t} sigma_j^2, a contraction when factor < 1.
+    factor_max = max(float(factor(sp.Float(q))) for q in np.linspace(0.0, 0.9999, 500))
+    expressions = {"E m^2 / s^2 (i.i.d., fixed point)": fixed_point, "E m^2 / s^2 (AR(1))": ar1,
+                   "1 - factor * E m^2/s^2 (i.i.d.)": need_iid, "1 - factor * E m^2/s^2 (AR(1))": need_ar1}
+    unsat = bool(iid_positive) and ar1_min > 0 and factor_max < 1
+    at = float(iid.subs(b1, 0.9))
+    if unsat:
+        return CheckResult("assumption5-satisfiable", "assumption-5", "unsatisfiable", "symbolic",
+                           f"At theta* (grad f = 0) with i.i.d. noise of variance s^2, E m^2 = (1-b1)/(1+b1) s^2 "
+                           f"({at:.3g} s^2 at b1 = 0.9); Assumption 5 then reads s^2 <= b1(1-b1)/((2-b1)(1+b1)) s^2, "
+                           f"i.e. {need_iid} s^2 <= 0: only s = 0. AR(1) noise, any rho in (-1, 1): E m^2/s^2 = {ar1} "
+                           f"< 1 and the requirement still fails (min margin {ar1_min:.3g} > 0). Any noise with "
+                           f"finite variance (Assumption 4 bounds g, so it has): E m_t^2 <= max_j sigma_j^2 and "
+                           f"b1/(2-b1) < 1, so the assumption forces sigma_t -> 0, i.e. Sigma_theta* = 0. Larger "
+                           f"batches scale s^2 and E m^2 alike and cannot help. Heavy-tailed SaS noise (alpha < 2) "
+                           f"has no variance: both sides are infinite.", expressions=expressions,
+                           details={"iid_Em2_over_s2_at_b1_0.9": at, "ar1_min_margin": ar1_min})
+    return CheckResult("assumption5-satisfiable", "assumption-5", "holds", "symbolic",
+                       f"With this factor the assumption can hold with nonzero noise (i.i.d. margin {need_iid}, "
+                       f"AR(1) min margin {ar1_min:.3g}, max factor {factor_max:.3g}).", expressions=expressions)
+
+
+def check_sas_scale_version(alphas=(0.5, 0.8, 1.0, 1.2, 1.5, 1.8, 2.0), beta1: float = 0.9) -> CheckResult:
+    """The paper's noise is symmetric alpha-stable, whose variance is infinite for alpha < 2. Read
+    Assumption 5 with scales instead (m's scale is sigma ((1-b1)^alpha / (1-b1^alpha))^(1/alpha)):
+    for which alpha can sigma^2 <= b1/(2-b1) sigma_m^2 hold?"""
+    rows = []
+    for al in alphas:
+        scale_ratio = ((1 - beta1) ** al / (1 - beta1**al)) ** (1 / al)
+        rows.append({"alpha": al, "scale_m_over_scale_zeta": scale_ratio,
+                     "assumption_5_scale_form_holds": beta1 / (2 - beta1) * scale_ratio**2 >= 1})
+    ok = [r["alpha"] for r in rows if r["assumption_5_scale_form_holds"]]
+    text = ", ".join(f"alpha={r['alpha']}: {r['scale_m_over_scale_zeta']:.3g}" for r in rows)
+    return CheckResult("sas-noise-vs-assumptions", "proposition-1", "unsatisfiable", "symbolic",
+                       f"Proposition 1 assumes Assumption 4 (||g_t|| <= H, bounded gradients) and the SaS noise of "
+                       f"eq. (3), which for alpha < 2 is unbounded (P(|zeta| > x) ~ x^-alpha): the two cannot hold "
+                       f"together, and with bounded (finite-variance) noise Assumption 5 is unsatisfiable at theta* "
+                       f"(see assumption-5). Reading Assumption 5 with SaS scales instead, scale(m)/scale(zeta) at "
+                       f"b1={beta1} is {text}; the scale form holds only for alpha in {ok or 'none'} (alpha < 1, where "
+                       f"(1-b1)^alpha + b1^alpha > 1), outside the range alpha ~ 1.1-1.9 measured for SGD/Adam noise.",
+                       details={"rows": rows})
+
+
+def check_variance_order_at_minimum(beta1: float = 0.9, beta2: float = 0.999, eps_value: float = 1e-8,
+                                    noise_std: float = 0.1, coords: int = 1000, steps: int = 2000,
+                                    seed: int = 0) -> CheckResult:
+    """theory.family Adam and AdaMomentum at theta* (g = noise), same noise: the stored v (debiased,
+    eps part removed) of AdaMomentum over Adam's. The proof claims >= 1 (R_AdaM >= R_Adam)."""
+    gen = torch.Generator().manual_seed(seed)
+    hyper = Hyper(lr=1e-3, beta1=beta1, beta2=beta2, eps=eps_value)
+    thetas = {n: torch.zeros(coords, dtype=torch.float64) for n in ("adam", "adamomentum")}
+    states = {n: init_state(n, thetas[n]) for n in thetas}
+    with single_thread():
+        for _ in range(steps):
+            g = noise_std * torch.randn(coords, generator=gen, dtype=torch.float64)
+            for n in thetas:
+                step_(n, states[n], thetas[n], g, hyper)
+    bc = 1 - beta2**steps
+    v_adam = states["adam"].v / bc
+    v_adamomentum = states["adamomentum"].v / bc - eps_value / (1 - beta2)
+    ratio = (v_adamomentum / v_adam).numpy()
+    mean, lo, hi = mean_interval(ratio, level=0.99)
+    predicted = (1 - beta1) / (1 + beta1)
+    verdict = "assumption-violated" if hi < 1 else "holds"
+    return CheckResult("variance-order-at-minimum", "proposition-1", verdict, "numeric",
+                       f"At theta* with i.i.d. N(0, {noise_std}^2) gradients (theory.family, float64, {coords} coordinates, "
+                       f"t = {steps}): vhat'(AdaMomentum)/vhat(Adam) = {mean:.4f} [99% CI {lo:.4f}, {hi:.4f}], "
+                       f"predicted (1-b1)/(1+b1) = {predicted:.4f}. The proof needs E v~ >= E v (so that "
+                       f"R_theta*(AdaM) >= R_theta*(Adam)); where it is applied the order is reversed, so by the "
+                       f"proof's own ellipsoid argument AdaMomentum's escape set would be the larger one.",
+                       scope="step", details={"ratio_mean": mean, "ci99": [lo, hi], "predicted": predicted})
+
+
+# ---- ellipsoid volume and escape-set monotonicity ----------------------------------------------
+
+def paper_ellipsoid_volume(dim, radii):
+    return sp.pi ** sp.Rational(dim, 2) / sp.gamma(sp.Rational(dim, 2) + 1) * sp.Mul(*radii)
+
+
+def check_ellipsoid_volume(volume: Callable = paper_ellipsoid_volume, dims=(1, 2, 3)) -> CheckResult:
+    """V{sum x_i^2/R_i^2 <= 1} = pi^(d/2) / Gamma(d/2 + 1) prod R_i, against direct integration."""
+    residuals = {}
+    for dim in dims:
+        radii = sp.symbols(f"R1:{dim + 1}", positive=True)
+        # Change of variables x_i = R_i y_i: V = prod R_i * V_d(unit ball), and the unit ball by
+        # iterated sections V_k = int_{-1}^{1} V_{k-1} (1 - y^2)^((k-1)/2) dy, V_1 = 2.
+        unit = sp.Integer(2)
+        yv = sp.Symbol("y", real=True)
+        for k in range(2, dim + 1):
+            unit = sp.simplify(sp.integrate(unit * (1 - yv**2) ** sp.Rational(k - 1, 2), (yv, -1, 1)))
+        direct = unit * sp.Mul(*radii)
+        residuals[dim] = sp.simplify(direct - volume(dim, radii))
+    bad = {k: v for k, v in residuals.items() if v != 0}
+    expressions = {f"d={k} residual": v for k, v in residuals.items()}
+    if not bad:
+        return CheckResult("ellipsoid-volume", "proposition-1", "proved", "symbolic",
+                           f"Ellipsoid volume pi^(d/2)/Gamma(d/2+1) prod R_i matches iterated integration for d in "
+                           f"{list(dims)}. Note Upsilon itself is the complement of that ellipsoid and has infinite "
+                           f"volume; the argument compares the complements.", scope="step", expressions=expressions)
+    return CheckResult("ellipsoid-volume", "proposition-1", "fails", "symbolic",
+                       f"Volume formula differs from integration: {bad}.", scope="step", expressions=expressions)
+
+
+def check_escape_set_monotone(hessian=((1.0, 0.9), (0.9, 1.0)), sigma=(1.0, 1.0), r_small=(1.0, 1.0),
+                              r_large=(1.0, 2.0), h: float = 1.0, seed: int = 0) -> CheckResult:
+    """Proposition 1 concludes m(Upsilon(AdaM)) vs m(Upsilon(Adam)) from R(AdaM) >= R(Adam) via the
+    volumes of the ellipsoids Upsilon^c = {y : y^T M y < h}, M = Sigma R^-1 H R^-1 Sigma. Lemma 1's
+    measure is monotone under inclusion, so the step needs Upsilon(R_large) subset Upsilon(R_small).
+    Diagonal Hessian: true (proved for d = 1). Non-diagonal: search for y in Upsilon(R_large) \\ Upsilon(R_small)."""
+    y, hh, sg, rr = sp.symbols("y H Sigma R", positive=True)
+    one_d = sp.solve(sp.Eq(y**2 * sg**2 * hh / rr**2, 1), y)  # Upsilon = {|y| >= R/(Sigma sqrt(H))}
+    hmat = np.array(hessian, dtype=float)
+    sig = np.diag(sigma)
+
+    def mmat(r):
+        rinv = np.diag(1 / np.asarray(r, dtype=float))
+        return sig @ rinv @ hmat @ rinv @ sig
+
+    m_small, m_large = mmat(r_small), mmat(r_large)
+    det_ratio = float(np.linalg.det(m_large) / np.linalg.det(m_small))
+    # y in Upsilon(large) (y^T M_large y >= h) but not in Upsilon(small) (y^T M_small y < h).
+    eigval, eigvec = np.linalg.eigh(m_small - m_large)
+    witness = None
+    if eigval[0] < 0:
+        direction = eigvec[:, 0]
+        scale = math.sqrt(h / float(direction @ m_large @ direction))
+        cand = direction * scale * (1 + 1e-6)
+        if cand @ m_large @ cand >= h > cand @ m_small @ cand:
+            witness = cand
+    complement_volume_ratio = 1 / math.sqrt(det_ratio)
+    expressions = {"1-D boundary |y|": one_d}
+    if witness is None:
+        return CheckResult("escape-set-monotone", "proposition-1", "holds", "numeric",
+                           f"For H = {hessian}: M_small - M_large is positive semidefinite, so Upsilon(R_large) is "
+                           f"inside Upsilon(R_small); in 1-D Upsilon = {{|y| >= R/(Sigma sqrt(H))}} shrinks as R grows.",
+                           scope="step", expressions=expressions)
+    return CheckResult("escape-set-monotone", "proposition-1", "fails", "numeric",
+                       f"Larger R does not shrink Upsilon when the Hessian is not diagonal: H = {hessian}, R from "
+                       f"{r_small} to {r_large}: y = {np.round(witness, 4).tolist()} has y^T M y = "
+                       f"{float(witness @ m_large @ witness):.4g} >= h = {h} with the larger R (escape) but "
+                       f"{float(witness @ m_small @ witness):.4g} < h with the smaller R (no escape), so neither set "
+                       f"contains the other; only the complement volumes are ordered (ratio {complement_volume_ratio:.3g})"
+                       f", and Lemma 1's measure is monotone under inclusion, not under volume. (1-D and diagonal H: "
+                       f"monotone.) Also Lemma 1 gives E Gamma = Theta(upsilon/m), whose hidden constants differ "
+                       f"between algorithms, so comparing two Theta's does not order the expected escape times.",
+                       scope="step", expressions=expressions,
+                       details={"witness": witness.tolist(), "complement_volume_ratio": complement_volume_ratio})

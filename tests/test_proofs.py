@@ -1,0 +1,253 @@
+"""Each proofs_check check: the paper's derivation gives its verdict, and a deliberately wrong
+variant (misplaced eps, wrong exponent, wrong constant) changes it."""
+import math
+
+import pytest
+import sympy as sp
+import torch
+
+from proofs_check import eps_placement as E
+from proofs_check import escape_proof as P
+from proofs_check import family_form as F
+from proofs_check import memory as Mem
+from proofs_check import nonconvex_proof as N
+from proofs_check import regret_proof as R
+from proofs_check.result import VERDICTS, CheckResult
+
+
+# ---- Section 3.1: eps placement ---------------------------------------------------------------
+
+def test_v_closed_form_proved_and_wrong_variants_fail():
+    assert E.check_v_closed_form().verdict == "proved"
+    not_accumulated = E.check_v_closed_form(eps_coefficient=lambda t, b: 1)
+    assert not_accumulated.verdict == "fails"
+    assert not_accumulated.details["counterexample"]["t"] == 2
+    wrong_exponent = E.check_v_closed_form(m_coefficient=lambda t, i, b: (1 - b) * b ** (t - i + 1))
+    assert wrong_exponent.verdict == "fails"
+    # The paper's closed form is specific to eps added every step.
+    assert E.check_v_closed_form(eps_every_step=False).verdict == "fails"
+    # ...and the right closed form of the other recursion is accepted.
+    once = E.check_v_closed_form(eps_coefficient=lambda t, b: b ** (t - 1), eps_every_step=False)
+    assert once.verdict == "proved"
+
+
+def test_vhat_offset_exact_with_bias_correction_only():
+    assert E.check_vhat_offset().verdict == "proved"
+    assert E.check_vhat_offset(claimed_offset=E.eps).verdict == "fails"
+    assert E.check_vhat_offset(bias_correction=False).verdict == "fails"
+    no_bc = E.eps * (1 - E.b2**E.t) / (1 - E.b2)
+    assert E.check_vhat_offset(claimed_offset=no_bc, bias_correction=False).verdict == "proved"
+
+
+def test_family_matches_accumulated_eps_and_detects_a_wrong_coefficient():
+    result = E.check_family_eps_offset(steps=30)
+    assert result.verdict == "holds" and result.details["max_relative_error"] < 1e-12
+    assert E.check_family_eps_offset(eps_coefficient=lambda t, b: 1.0, steps=30).verdict == "fails"
+
+
+def test_limiting_stepsizes():
+    assert E.check_limiting_stepsizes().verdict == "proved"
+    assert E.check_limiting_stepsizes(claimed_adamomentum=E.alpha / sp.sqrt(E.eps)).verdict == "fails"
+    assert E.check_limiting_stepsizes(claimed_adam=E.alpha / sp.sqrt(E.eps)).verdict == "fails"
+
+
+def test_approximation_region_paper_condition_fails_for_adam_and_eps_squared_holds():
+    paper = E.check_approximation_region()
+    assert paper.verdict == "fails"
+    assert {f["method"] for f in paper.details["failures"]} == {"adam"}
+    assert E.check_approximation_region(threshold=lambda e, b: e * e).verdict == "holds"
+
+
+def test_approximation_region_bounds_are_exact():
+    regions = E.approximation_regions(0.1)
+    values = {E.eps: 1e-8, E.b2: 0.999}
+    v_m = float(regions["adamomentum"].subs(values))
+    v_a = float(regions["adam"].subs(values))
+    ratio_m = 1 / math.sqrt(1 + v_m * (1 - 0.999) / 1e-8)
+    ratio_a = 1e-8 / (math.sqrt(v_a) + 1e-8)
+    assert ratio_m == pytest.approx(0.9, rel=1e-12)
+    assert ratio_a == pytest.approx(0.9, rel=1e-12)
+
+
+def test_stepsize_ordering_at_equal_v():
+    result = E.check_stepsize_ordering()
+    assert result.verdict == "proved"
+    assert result.details["boundary_sqrt_vhat_prime"] == pytest.approx((1000 - 1e-8) / 2)
+    assert E.check_stepsize_ordering(eps_inside=False).verdict == "fails"
+
+
+def test_stepsize_ordering_under_noise_matches_stationary_proxy():
+    low = E.check_stepsize_ordering_under_noise(noise_stds=(1e-4,), coords=200, steps=400)
+    high = E.check_stepsize_ordering_under_noise(noise_stds=(1e-1,), coords=200, steps=400)
+    assert low.verdict == "holds" and high.verdict == "fails"
+    for result in (low, high):
+        case = result.details["cases"][0]
+        assert case["ratio_mean"] == pytest.approx(case["proxy_ratio"], rel=0.05)
+
+
+# ---- Table 1, eq. (2), Algorithm 1, memory ---------------------------------------------------
+
+def test_table_1_and_wrong_exponent():
+    assert F.check_table_1().verdict == "proved"
+    wrong = {"Adam v_t": (E.b2, lambda t, i, b: (1 - b) * b ** (t - i + 1), "g_i^2")}
+    assert F.check_table_1(rows=wrong).verdict == "fails"
+
+
+def test_bias_corrections():
+    assert F.check_bias_corrections().verdict == "proved"
+    assert F.check_bias_corrections(exponent_shift=1).verdict == "fails"
+
+
+def test_eq2_members():
+    assert F.check_eq2_members().verdict == "holds"
+    assert F.check_eq2_members(k_adamomentum="g").verdict == "fails"
+    assert F.check_eq2_members(k_adam="m").verdict == "fails"
+
+
+@pytest.mark.parametrize("variant, verdict", [("paper", "holds"), ("eps-outside", "fails"), ("g-in-v", "fails")])
+def test_algorithm_1(variant, verdict):
+    assert F.check_algorithm_1(variant=variant).verdict == verdict
+
+
+def test_memory_cost_and_a_heavier_variant():
+    result = Mem.check_memory_cost()
+    assert result.verdict == "holds"
+    table = result.details["footprint"]
+    assert table["adamomentum"]["bytes"] == 2 * table["adamomentum"]["param_bytes"]
+    assert table["adamomentum+amsgrad"]["bytes"] == 3 * table["adamomentum"]["param_bytes"]
+    heavier = dict(Mem.FACTORIES, adamomentum=lambda params, amsgrad: Mem.AdaMomentum(params, amsgrad=True))
+    assert Mem.check_memory_cost(heavier).verdict == "fails"
+
+
+# ---- Theorem 1 / Corollary 1 -------------------------------------------------------------------
+
+def test_momentum_induction():
+    assert R.check_momentum_induction().verdict == "proved"
+    wrong = R.check_momentum_induction(lambda b, m, g: b**2 * m**2 + (1 - b) ** 2 * g**2)
+    assert wrong.verdict == "fails"
+
+
+def test_v_induction_needs_eps_zero():
+    assert R.check_v_induction(eps_inside=False).verdict == "proved"
+    with_eps = R.check_v_induction()
+    assert with_eps.verdict == "assumption-violated"
+    assert with_eps.details["counterexample"]["sqrt_v_over_G"] > 3
+    assert with_eps.details["corrected_bound_proved"]
+
+
+def test_corrected_v_bound_on_theory_family():
+    """v_t <= (1 - b2^t)(G^2 + eps/(1-b2)) on random bounded gradients, and tight for constant g = G."""
+    from theory.family import Hyper, init_state, step_
+
+    gen = torch.Generator().manual_seed(3)
+    big_g, eps, b2 = 1e-3, 1e-8, 0.99
+    hyper = Hyper(lr=1e-3, beta1=0.9, beta2=b2, eps=eps, bias_correction=False)
+    theta = torch.zeros(64)
+    state = init_state("adamomentum", theta)
+    for t in range(1, 400):
+        g = big_g * (2 * torch.rand(64, generator=gen) - 1)
+        g[0] = big_g
+        step_("adamomentum", state, theta, g, hyper)
+        bound = (1 - b2**t) * (big_g**2 + eps / (1 - b2))
+        assert float(state.v.max()) <= bound * (1 + 1e-12)
+    assert float(state.v[0]) > big_g**2  # the paper's v_t <= G^2 is violated
+
+
+def test_series_bound():
+    assert R.check_series_bound().verdict == "proved"
+    assert R.check_series_bound(lambda l: 1 / (1 - l)).verdict == "fails"
+
+
+def test_corollary_1_arithmetic():
+    assert R.check_corollary_1_arithmetic().verdict == "proved"
+    assert R.check_corollary_1_arithmetic(series_bound=lambda l: 1 / (1 - l)).verdict == "fails"
+
+
+def test_theorem_1_key_inequality_true_but_one_step_wrong():
+    result = R.check_theorem_1_key_inequality(betas=((0.9, 0.999), (0.9, 0.82)), optimise=2)
+    assert result.verdict == "proved"
+    steps = {s["step"]: s["verdict"] for s in result.details["steps"]}
+    assert steps.pop("replace m_j by (1 - b1_j) g_j in the denominator") == "fails"
+    assert set(steps.values()) == {"holds"}
+    # Wrong exponent: (1 - b1)^(+2) instead of (1 - b1)^(-2).
+    flipped = R.check_theorem_1_key_inequality(
+        coefficient=lambda b1, b2: (1 - b1) ** 4 * R.paper_key_coefficient(b1, b2), betas=((0.9, 0.999),), optimise=1)
+    assert flipped.verdict == "fails" and flipped.details["max_lhs_over_rhs"] > 1
+
+
+def test_the_wrong_step_fails_on_alternating_gradients_at_default_betas():
+    g = R.np.array([(-1.0) ** k for k in range(40)])
+    lines = R._last_term_chain(g, R.np.full(40, 0.9), 0.9, 0.999)
+    assert lines[3] > lines[4]  # 'replace m_j by (1 - b1_j) g_j' would need lines[3] <= lines[4]
+
+
+# ---- Theorem 2 / Corollary 2 -------------------------------------------------------------------
+
+def test_harmonic_bound():
+    assert N.check_harmonic_bound(upto=2000).verdict == "proved"
+    assert N.check_harmonic_bound(lambda n: sp.log(n), upto=2000).verdict == "fails"
+    assert N.check_harmonic_bound(lambda n: sp.Rational(1, 2) + sp.log(n), upto=2000).verdict == "fails"
+
+
+def test_theorem_2_and_corollary_2_arithmetic():
+    assert N.check_theorem_2_arithmetic().verdict == "proved"
+    assert N.check_theorem_2_arithmetic(N.C1 * N.H**2 / N.c).verdict == "fails"
+    assert N.check_corollary_2_arithmetic().verdict == "proved"
+    assert N.check_corollary_2_arithmetic(N.C1 * N.H**3 / N.c).verdict == "fails"
+
+
+def test_theorem_2_v_bound_row():
+    result = N.check_theorem_2_v_bound()
+    assert result.claim == "theorem-2" and result.verdict == "assumption-violated"
+
+
+# ---- Proposition 1 / Assumption 5 -------------------------------------------------------------
+
+def test_assumption_5_is_exactly_the_variance_order():
+    assert P.check_assumption_5_implies_order().verdict == "proved"
+    assert P.check_assumption_5_implies_order(lambda b: (2 - b) / b).verdict == "fails"
+
+
+def test_assumption_5_unsatisfiable_and_a_weaker_variant_is_satisfiable():
+    assert P.check_assumption_5_satisfiable().verdict == "unsatisfiable"
+    assert P.check_assumption_5_satisfiable(lambda b: 100 * b / (2 - b)).verdict == "holds"
+
+
+def test_stationary_momentum_moment_matches_monte_carlo():
+    assert P.stationary_momentum_second_moment(0).subs(P.b1, sp.Rational(9, 10)) == sp.Rational(1, 19)
+    assert sp.simplify(P.stationary_momentum_second_moment(1) - 1) == 0  # rho -> 1: m = zeta
+    result = P.check_variance_order_at_minimum(coords=400, steps=1500)
+    assert result.verdict == "assumption-violated"
+    low, high = result.details["ci99"]
+    assert low <= 1 / 19 * 1.03 and high >= 1 / 19 * 0.97
+
+
+def test_ellipsoid_volume():
+    assert P.check_ellipsoid_volume().verdict == "proved"
+    wrong = P.check_ellipsoid_volume(lambda d, r: sp.pi ** sp.Rational(d, 2) / sp.gamma(sp.Rational(d, 2)) * sp.Mul(*r))
+    assert wrong.verdict == "fails"
+
+
+def test_escape_set_monotone_only_for_diagonal_hessians():
+    assert P.check_escape_set_monotone().verdict == "fails"
+    assert P.check_escape_set_monotone(hessian=((1.0, 0.0), (0.0, 2.0))).verdict == "holds"
+
+
+def test_sas_row_is_unsatisfiable():
+    result = P.check_sas_scale_version()
+    assert result.verdict == "unsatisfiable"
+    rows = {r["alpha"]: r for r in result.details["rows"]}
+    assert rows[1.0]["scale_m_over_scale_zeta"] == pytest.approx(1.0)
+    assert not rows[1.5]["assumption_5_scale_form_holds"]
+
+
+# ---- the result type ---------------------------------------------------------------------------
+
+def test_check_result_validates():
+    with pytest.raises(ValueError, match="verdict"):
+        CheckResult("x", "table-1", "maybe", "symbolic", "e")
+    with pytest.raises(ValueError, match="method"):
+        CheckResult("x", "table-1", "holds", "guess", "e")
+    row = CheckResult("x", "table-1", "holds", "numeric", "e", scope="step", expressions={"a": sp.Symbol("a")}).as_row()
+    assert row["details"]["scope"] == "step" and row["details"]["expressions"] == {"a": "a"}
+    assert set(VERDICTS) >= {"proved", "holds", "fails", "assumption-violated", "unsatisfiable", "unchecked"}
