@@ -1,0 +1,99 @@
+"""``amlab verify``: every check of the paper's claims, the claims ledger, and a CI gate.
+
+Runs the sympy/numeric checks of :mod:`proofs_check` and every experiment of
+:data:`simulations.experiments.EXPERIMENTS` (quick scale unless ``--full``), builds the ledger,
+prints it, writes ``<out>/ledger.json`` and ``docs/ledger.md``, and exits 1 when a verdict differs
+from ``proofs_check/recorded_verdicts.json`` (``--update-record`` rewrites the record after review).
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from proofs_check import ledger as ledger_mod
+from simulations import experiments
+
+HELP = "check every claim of the paper (sympy + simulations), write the claims ledger, compare with the record"
+
+DEFAULT_DOCS = Path(ledger_mod.__file__).resolve().parent.parent / "docs" / "ledger.md"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--full", action="store_true", help="run the simulation-backed rows at full scale")
+    parser.add_argument("--out", default="amlab-out/verify", help="output folder (default: amlab-out/verify)")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: auto)")
+    parser.add_argument("--update-record", action="store_true",
+                        help="rewrite proofs_check/recorded_verdicts.json with this run's verdicts (after review)")
+    parser.add_argument("--experiments", default=",".join(experiments.EXPERIMENTS),
+                        help=f"comma-separated experiments to run (default: all of {', '.join(experiments.EXPERIMENTS)};"
+                             f" an empty string runs the symbolic checks only)")
+    parser.add_argument("--docs", default=str(DEFAULT_DOCS),
+                        help="where to regenerate the Markdown ledger (default: docs/ledger.md of this checkout)")
+    parser.add_argument("--progress", action="store_true", help="show progress bars of the experiments on stderr")
+
+
+def _experiment_names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in experiments.EXPERIMENTS]
+    if unknown:
+        raise ValueError(f"--experiments: unknown {unknown}; valid: {', '.join(experiments.EXPERIMENTS)}")
+    return names
+
+
+def format_table(ledger: list[dict], width: int | None = None) -> str:
+    """The ledger as a plain-text table: claim, verdict, methods, first line of evidence."""
+    width = width or shutil.get_terminal_size((140, 20)).columns
+    head = f"{'claim':<26} {'verdict':<20} {'methods':<28} evidence"
+    lines = [head, "-" * min(width, 160)]
+    for e in ledger:
+        first = e.get("reason") or next((r["evidence"] for r in e["rows"]
+                                         if r["verdict"] == e["verdict"]), e["rows"][0]["evidence"] if e["rows"] else "")
+        room = max(20, width - 78)
+        text = " ".join(str(first).split())
+        text = text if len(text) <= room else text[: room - 1] + "…"
+        lines.append(f"{e['claim']:<26} {e['verdict']:<20} {','.join(e['methods']) or '-':<28} {text}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    names = _experiment_names(args.experiments)
+    scale = "full" if args.full else "quick"
+    start = time.perf_counter()
+    rows = ledger_mod.symbolic_rows()
+    print(f"symbolic and numeric checks: {len(rows)} rows in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    missing: dict[str, str] = {}
+    timings = {}
+    for name in names:
+        outcome = experiments.run_experiment(name, scale=scale, device=args.device, progress=args.progress)
+        timings[name] = outcome.seconds
+        if outcome.ok:
+            rows.extend(outcome.rows)
+            print(f"experiment {name} ({scale}): {len(outcome.rows)} rows in {outcome.seconds:.1f} s", file=sys.stderr)
+        else:
+            missing[name] = outcome.error
+            print(f"experiment {name} ({scale}) unavailable: {outcome.error.strip().splitlines()[0]}", file=sys.stderr)
+    for name in experiments.EXPERIMENTS:
+        if name not in names:
+            missing.setdefault(name, "not run (excluded with --experiments)")
+    ledger = ledger_mod.build_ledger(rows, missing)
+    print(format_table(ledger))
+    out = Path(args.out)
+    json_path = ledger_mod.write_ledger(ledger, out)
+    md_path = ledger_mod.write_markdown(ledger, Path(args.docs))
+    print(f"\nwrote {json_path} and {md_path} ({time.perf_counter() - start:.1f} s in total)", file=sys.stderr)
+    if args.update_record:
+        path = ledger_mod.save_recorded(ledger)
+        print(f"record updated: {path}")
+        return 0
+    diffs = ledger_mod.compare_with_recorded(ledger)
+    if diffs:
+        print("\nverdicts differ from proofs_check/recorded_verdicts.json:")
+        for line in diffs:
+            print(f"  {line}")
+        print("review the change; if it is right, rerun with --update-record")
+        return 1
+    print("\nall verdicts agree with the record")
+    return 0
