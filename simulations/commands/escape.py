@@ -154,7 +154,8 @@ def _plot_presets(plt, res):
         ax = axes[0, 0]
         for row in res["getoor"]["summary"]["bias_table"]:
             ax.errorbar([row["dt"]], [row["bias"]], yerr=[[row["bias"] - row["bias_low"]], [row["bias_high"] - row["bias"]]],
-                        fmt="o", capsize=3, label=f"alpha={row['alpha']}")
+                        fmt="o", capsize=3, label=f"alpha={row['alpha']}",
+                        color=f"C{[1.2, 1.5, 1.8, 2.0].index(row['alpha']) if row['alpha'] in (1.2, 1.5, 1.8, 2.0) else 4}")
         ax.axhline(0, color="k", lw=0.5)
         ax.set_xscale("log")
         ax.set_xlabel("dt")
