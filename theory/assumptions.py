@@ -151,115 +151,122 @@ def monitor_bounded(hypothesis: str, measured, bound, slack: float = 0.0) -> Mon
 
 
 class Theorem2Monitor:
-    """Streaming monitor of Theorem 2's hypotheses over a batch of runs (torch tensors in).
+    """Streaming monitor of Theorem 2's hypotheses for G groups of runs (e.g. one per optimizer).
 
-    ``update`` takes, after step t: the effective stepsize alpha_t/sqrt(v_t) and v_t (shape
-    (runs, d)), the stochastic and full gradient norms at the point where g_t was drawn (shape
-    (runs,)), ||alpha_t m_t/sqrt(v_t)||_2 (runs,) and b1_t. ``H`` is a float, or per step a
-    tensor ``H_t`` (runs,) passed to ``update`` for problems whose bound depends on the state.
-    ``rtol`` absorbs rounding in the monotonicity check (use ~1e-6 in float32). Counters stay
-    on the device (no host sync per step); ``results()`` gives one MonitorResult per hypothesis.
+    ``update`` takes, after step t: the effective stepsize alpha_t/sqrt(v_t) and v_t, shape
+    (G, runs, d); the stochastic and full gradient norms at the point where g_t was drawn and
+    ||alpha_t m_t/sqrt(v_t)||_2, shape (G, runs); b1_t per group (G floats). Without the group
+    dimension ((runs, d) and (runs,)) G = 1. ``H`` is a float, or per step a tensor ``H_t``
+    (G, runs) for problems whose bound depends on the state; ``c`` is a float or G floats.
+    ``rtol`` absorbs rounding in the monotonicity check (use ~1e-6 in float32). Counters stay on
+    the device (no host sync per step); ``results(g)`` gives one MonitorResult per hypothesis.
     """
 
     NAMES = ("min-v", "stepsize-nonincreasing", "grad-bound", "true-grad-bound", "sqrt-v-bound",
              "beta1-nonincreasing")
 
-    def __init__(self, H: float, c: float, rtol: float = 1e-12) -> None:
-        if not (H > 0 and c > 0):
+    def __init__(self, H: float, c, rtol: float = 1e-12) -> None:
+        cs = [float(x) for x in (c if isinstance(c, (list, tuple)) else [c])]
+        if not (H > 0 and min(cs) > 0):
             raise ValueError(f"H and c must be > 0, got H={H}, c={c}")
-        self.H, self.c, self.rtol = float(H), float(c), float(rtol)
+        self.H, self.c_list, self.rtol = float(H), cs, float(rtol)
         self.prev_step = None
         self.prev_beta1 = None
-        self.beta1_viol, self.beta1_checked, self.beta1_first = 0, 0, None
         self.acc = None  # tensors, created on the first update (device of the inputs)
 
-    def _init(self, like) -> None:
+    def _init(self, v) -> None:
         import torch
 
-        z = (lambda: torch.zeros((), dtype=torch.int64, device=like.device))
-        self.viol = {n: z() for n in self.NAMES if n != "beta1-nonincreasing"}
-        self.checked = {n: 0 for n in self.viol}
-        self.first = {n: z() - 1 for n in self.viol}
-        self.acc = {"min_v": torch.full((), float("inf"), dtype=like.dtype, device=like.device),
-                    "max_v": torch.zeros((), dtype=like.dtype, device=like.device),
-                    "max_grad": torch.zeros((), dtype=like.dtype, device=like.device),
-                    "max_true_grad": torch.zeros((), dtype=like.dtype, device=like.device),
-                    "max_update": torch.zeros((), dtype=like.dtype, device=like.device)}
-        self.rise_fraction = []  # per step t >= 2: fraction of (run, coord) pairs whose stepsize rose
+        G, dev, dt = v.shape[0], v.device, v.dtype
+        z = (lambda: torch.zeros(G, dtype=torch.int64, device=dev))
+        self.viol = {n: z() for n in self.NAMES}
+        self.checked = {n: 0 for n in self.NAMES}
+        self.first = {n: z() - 1 for n in self.NAMES}
+        cs = self.c_list * G if len(self.c_list) == 1 else self.c_list
+        if len(cs) != G:
+            raise ValueError(f"c has {len(cs)} values for {G} groups")
+        self.c = torch.tensor(cs, dtype=dt, device=dev).view(G, 1, 1)
+        self.acc = {"min_v": torch.full((G,), float("inf"), dtype=dt, device=dev),
+                    "max_v": torch.zeros(G, dtype=dt, device=dev),
+                    "max_grad": torch.zeros(G, dtype=dt, device=dev),
+                    "max_true_grad": torch.zeros(G, dtype=dt, device=dev),
+                    "max_update": torch.zeros(G, dtype=dt, device=dev)}
+        self.rise_count = []  # per step t >= 2: (G,) number of (run, coord) pairs whose stepsize rose
 
     def _count(self, name: str, t: int, bad) -> None:
         import torch
 
-        n_bad = bad.sum()
+        n_bad = bad.flatten(1).sum(1)
         self.viol[name] += n_bad
-        self.checked[name] += bad.numel()
+        self.checked[name] += bad[0].numel()
         self.first[name] = torch.where((self.first[name] < 0) & (n_bad > 0), t, self.first[name])
+        return n_bad
 
-    def update(self, t: int, step_size, v, grad_norm, true_grad_norm, update_norm, beta1_t: float,
+    def update(self, t: int, step_size, v, grad_norm, true_grad_norm, update_norm, beta1_t,
                H_t=None) -> None:
         import torch
 
+        if grad_norm.dim() == 1:  # no group dimension: one group
+            step_size, v, grad_norm, true_grad_norm, update_norm = (
+                x.unsqueeze(0) for x in (step_size, v, grad_norm, true_grad_norm, update_norm))
+            H_t = None if H_t is None else H_t.unsqueeze(0)
         if self.acc is None:
             self._init(v)
         a = self.acc
-        a["min_v"] = torch.minimum(a["min_v"], v.min())
-        a["max_v"] = torch.maximum(a["max_v"], v.max())
-        a["max_grad"] = torch.maximum(a["max_grad"], grad_norm.max())
-        a["max_true_grad"] = torch.maximum(a["max_true_grad"], true_grad_norm.max())
-        a["max_update"] = torch.maximum(a["max_update"], update_norm.max())
+        a["min_v"] = torch.minimum(a["min_v"], v.flatten(1).amin(1))
+        a["max_v"] = torch.maximum(a["max_v"], v.flatten(1).amax(1))
+        a["max_grad"] = torch.maximum(a["max_grad"], grad_norm.amax(1))
+        a["max_true_grad"] = torch.maximum(a["max_true_grad"], true_grad_norm.amax(1))
+        a["max_update"] = torch.maximum(a["max_update"], update_norm.amax(1))
         H = self.H if H_t is None else H_t
-        H_col = H if H_t is None else H_t.unsqueeze(-1)
+        H_col = self.H if H_t is None else H_t.unsqueeze(-1)
         self._count("min-v", t, v < self.c)
         self._count("sqrt-v-bound", t, v > H_col**2)
         self._count("grad-bound", t, grad_norm > H)
         self._count("true-grad-bound", t, true_grad_norm > H)
         if self.prev_step is not None:
             rose = step_size > self.prev_step * (1 + self.rtol)
-            self._count("stepsize-nonincreasing", t, rose)
-            self.rise_fraction.append(rose.sum())
+            self.rise_count.append(self._count("stepsize-nonincreasing", t, rose))
         self.prev_step = step_size.clone()
+        b1 = torch.as_tensor(beta1_t, dtype=v.dtype, device=v.device).reshape(-1).expand(v.shape[0])
         if self.prev_beta1 is not None:
-            self.beta1_checked += 1
-            if float(beta1_t) > self.prev_beta1:
-                self.beta1_viol += 1
-                self.beta1_first = self.beta1_first or t
-        self.prev_beta1 = float(beta1_t)
+            self._count("beta1-nonincreasing", t, (b1 > self.prev_beta1).unsqueeze(1))
+        self.prev_beta1 = b1.clone()
 
-    def rise_fractions(self):
-        """Fraction of (run, coordinate) pairs whose stepsize rose, for t = 2..T (a float list)."""
+    def rise_fractions(self, group: int = 0) -> list:
+        """Fraction of (run, coordinate) pairs whose stepsize rose, for t = 2..T."""
         import torch
 
-        if not self.rise_fraction:
+        if self.acc is None or not self.rise_count:
             return []
-        per = self.prev_step.numel()
-        return (torch.stack(self.rise_fraction).double() / per).cpu().tolist()
+        per = self.prev_step[group].numel()
+        return (torch.stack(self.rise_count)[:, group].double() / per).cpu().tolist()
 
-    def measured(self) -> dict:
+    def measured(self, group: int = 0) -> dict:
         """min v, max sqrt(v), max ||g||, max ||grad f||, G = max ||alpha_t m_t/sqrt(v_t)||."""
         a = self.acc
-        return {"min_v": float(a["min_v"]), "max_sqrt_v": float(a["max_v"]) ** 0.5,
-                "max_grad_norm": float(a["max_grad"]), "max_true_grad_norm": float(a["max_true_grad"]),
-                "G": float(a["max_update"])}
+        return {"min_v": float(a["min_v"][group]), "max_sqrt_v": float(a["max_v"][group]) ** 0.5,
+                "max_grad_norm": float(a["max_grad"][group]),
+                "max_true_grad_norm": float(a["max_true_grad"][group]), "G": float(a["max_update"][group])}
 
-    def results(self) -> list:
+    def results(self, group: int = 0) -> list:
         text = {
-            "min-v": f"min_j v_t,j >= c = {self.c:.3g} > 0 (Theorem 2)",
+            "min-v": "min_j v_t,j >= c > 0 (Theorem 2)",
             "stepsize-nonincreasing": "alpha_t/sqrt(v_t) non-increasing per coordinate (Theorem 2, eq. (22))",
-            "grad-bound": f"||g_t||_2 <= H (Assumption 4)",
-            "true-grad-bound": f"||grad f(theta_t)||_2 <= H (Assumption 4)",
-            "sqrt-v-bound": f"sqrt(v_t,j) <= H (used in eq. (24))",
+            "grad-bound": "||g_t||_2 <= H (Assumption 4)",
+            "true-grad-bound": "||grad f(theta_t)||_2 <= H (Assumption 4)",
+            "sqrt-v-bound": "sqrt(v_t,j) <= H (used in eq. (24))",
             "beta1-nonincreasing": "b1_t+1 <= b1_t (Theorem 2)",
         }
         out = []
         for n in self.NAMES:
-            if n == "beta1-nonincreasing":
-                out.append(MonitorResult(text[n], self.beta1_viol == 0, self.beta1_viol, self.beta1_checked,
-                                         self.beta1_first, {"name": n}))
-                continue
-            viol = int(self.viol[n]) if self.acc is not None else 0
-            first = int(self.first[n]) if self.acc is not None else -1
-            out.append(MonitorResult(text[n], viol == 0, viol, self.checked.get(n, 0) if self.acc else 0,
-                                     first if first >= 0 else None, {"name": n}))
+            viol = int(self.viol[n][group]) if self.acc is not None else 0
+            first = int(self.first[n][group]) if self.acc is not None else -1
+            checked = self.checked[n] if self.acc is not None else 0
+            details = {"name": n}
+            if n == "min-v" and self.acc is not None:
+                details["c"] = float(self.c[group].item())
+            out.append(MonitorResult(text[n], viol == 0, viol, checked, first if first >= 0 else None, details))
         return out
 
 
