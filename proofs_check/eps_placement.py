@@ -251,7 +251,8 @@ def check_stepsize_ordering(eps_inside: bool = True, much_smaller: float = 0.1) 
     # s_m < s_a  <=>  denom_m^2 > (x + eps)^2 (both positive): a linear inequality in x.
     gap = sp.expand((alpha / s_m) ** 2 - (x + eps) ** 2)
     boundary = sp.solve(sp.Eq(gap, 0), x)
-    limit_ratio = sp.simplify(sp.limit(s_m / s_a, x, 0, "+").subs(b2, 1 - sp.Symbol("d", positive=True)))
+    dd = sp.Symbol("d", positive=True)  # d = 1 - b2 > 0 lets sympy simplify sqrt(1 - b2)
+    limit_ratio = sp.simplify(sp.limit(s_m / s_a, x, 0, "+").subs(b2, 1 - dd)).subs(dd, 1 - b2)
     expressions = {"denom_M^2 - denom_A^2": gap, "ordering boundary sqrt(vhat')": boundary,
                    "limit ratio": limit_ratio}
     defaults = {eps: 1e-8, b2: 0.999}
@@ -270,7 +271,7 @@ def check_stepsize_ordering(eps_inside: bool = True, much_smaller: float = 0.1) 
     return CheckResult("stepsize-ordering", "sec3.1-stepsize-ordering", "proved", "symbolic",
                        f"At equal vhat', AdaMomentum's stepsize is smaller iff sqrt(vhat') < (1/(1-b2) - eps)/2 "
                        f"(= {x_star_default:.4g} at eps=1e-8, b2=0.999): always in practice. The ratio tends to "
-                       f"{limit_ratio} = {float(limit_ratio.subs({eps: 1e-8, sp.Symbol('d', positive=True): 1e-3})):.3g}"
+                       f"{limit_ratio} = {float(limit_ratio.subs({eps: 1e-8, b2: 0.999})):.3g}"
                        f" as vhat' -> 0, but is <= {much_smaller} only for vhat' <= {lo**2:.3g} "
                        f"(|m| <~ {lo:.2g}); above eps/(1-b2) = 1e-5 the placement barely matters.",
                        scope="step", expressions=expressions,

@@ -343,13 +343,20 @@ def check_theorem_1_key_inequality(coefficient: Callable = paper_key_coefficient
     alt = 1 / ((1 - b1g[ok]) * np.sqrt(1 - b2g[ok]))
     paper = np.array([coefficient(p, q) for p, q in zip(b1g[ok], b2g[ok])])
     dominated = bool(np.all(paper >= alt * (1 - 1e-12)))
+    details = {"steps": steps, "max_lhs_over_rhs": worst_stated[0], "worst_case": worst_stated[1],
+               "cases": cases, "alternative_bound_dominated": dominated}
+    g_alt = np.array([(-1.0) ** k for k in range(40)])
+    default_lines = _last_term_chain(g_alt, np.full(40, 0.9), 0.9, 0.999)
+    default_ratio = default_lines[3] / default_lines[4]
+    details["default_betas_alternating_ratio"] = default_ratio
     broken_text = ("; ".join(f"'{s['step']}' fails (ratio up to {s['max_ratio']:.3g}, e.g. "
                              f"{s['worst']['sequence']}, b1={s['worst']['beta1']}, b2={s['worst']['beta2']})"
                              for s in broken) or "every intermediate step holds on these cases")
+    if broken:
+        broken_text += (f"; at the defaults b1=0.9, b2=0.999 alternating g = +-1 (T=40) gives ratio {default_ratio:.3g}: "
+                        f"|m_j| ~ (1-b1)/(1+b1) < (1-b1)|g_j|, so m_j^2 >= (1-b1_j)^2 g_j^2 is false")
     common = (f"{cases} gradient sequences (alternating, cancelling, spikes, growing, Gaussian, Cauchy; "
               f"constant and decaying b1_t; Nelder-Mead on the ratio). Intermediate steps: {broken_text}.")
-    details = {"steps": steps, "max_lhs_over_rhs": worst_stated[0], "worst_case": worst_stated[1],
-               "cases": cases, "alternative_bound_dominated": dominated}
     if worst_stated[0] > tol:
         return CheckResult("theorem-1-key-inequality", "theorem-1", "fails", "numeric",
                            f"The stated inequality fails: LHS/RHS = {worst_stated[0]:.4g} at {worst_stated[1]}. "
