@@ -131,11 +131,37 @@ def rows_table(rows: list[dict]) -> str:
                     r.get("evidence", "")] for r in rows], raw={1})
 
 
+def _ledger_method(entry: dict) -> str:
+    if entry.get("method"):
+        return str(entry["method"])
+    return ", ".join(str(m) for m in entry.get("methods", []))
+
+
+def _ledger_evidence(entry: dict) -> str:
+    """HTML for an entry's evidence: its own string, or one line per combined source row
+    (``rows`` as proofs_check.ledger.build_ledger returns them), plus the reason if unchecked."""
+    parts = []
+    if entry.get("evidence"):
+        parts.append(_e(entry["evidence"]))
+    for row in entry.get("rows", []) or []:
+        parts.append(f"{_verdict(row.get('verdict', 'unchecked'))} <i>{_e(row.get('method', ''))}</i>: "
+                     f"{_e(row.get('evidence', ''))}")
+    if entry.get("reason"):
+        parts.append(f"<i>{_e(entry['reason'])}</i>")
+    return "<br>".join(parts)
+
+
+def ledger_summary_table(ledger: list[dict]) -> str:
+    return _table(["claim", "where", "statement", "verdict", "method"],
+                  [[r.get("claim", ""), r.get("where", ""), r.get("statement", ""),
+                    _verdict(r.get("verdict", "unchecked")), _ledger_method(r)] for r in ledger], raw={3})
+
+
 def ledger_table(ledger: list[dict]) -> str:
     return _table(["claim", "where", "statement", "verdict", "method", "evidence"],
                   [[r.get("claim", ""), r.get("where", ""), r.get("statement", ""),
-                    _verdict(r.get("verdict", "unchecked")), r.get("method", ""), r.get("evidence", "")]
-                   for r in ledger], raw={3})
+                    _verdict(r.get("verdict", "unchecked")), _ledger_method(r), _ledger_evidence(r)]
+                   for r in ledger], raw={3, 5})
 
 
 def headline(outcome: Outcome) -> str:
@@ -196,7 +222,11 @@ def render_html(outcomes: list[Outcome], ledger: list[dict] | None, ledger_error
         for row in ledger:
             counts[row.get("verdict", "unchecked")] = counts.get(row.get("verdict", "unchecked"), 0) + 1
         tally = ", ".join(f"{_verdict(v)} {n}" for v, n in sorted(counts.items()))
-        ledger_html = f"<p>{len(ledger)} claims: {tally}</p>" + ledger_table(ledger)
+        ledger_html = (f"<p>{len(ledger)} claims: {tally}. The evidence behind each verdict is in the "
+                       f'<a href="#ledger-evidence">full ledger</a> at the end of the page.</p>'
+                       + ledger_summary_table(ledger))
+        evidence_html = ('<section id="ledger-evidence"><h2>Claims ledger with evidence</h2>'
+                         + ledger_table(ledger) + "</section>")
     elif ledger is not None:
         ledger_html = '<p class="failed">The ledger API returned no rows.</p>'
     else:
@@ -204,6 +234,8 @@ def render_html(outcomes: list[Outcome], ledger: list[dict] | None, ledger_error
         ledger_html = (f'<p class="failed">Building the claims ledger FAILED; the rows the experiments produced '
                        f'are listed below uncombined.</p><pre class="error">{_e(ledger_error)}</pre>'
                        + (rows_table(rows) if rows else "<p>No experiment produced ledger rows.</p>"))
+    if ledger is None or not ledger:
+        evidence_html = ""
     versions = ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items())
     body = [f"<h1>adamomentum-lab report</h1>",
             f'<p class="meta">scale <b>{_e(meta.get("scale"))}</b> &middot; device {_e(meta.get("device"))} &middot; '
@@ -215,6 +247,7 @@ def render_html(outcomes: list[Outcome], ledger: list[dict] | None, ledger_error
             '<section id="overview"><h2>Experiments</h2>' + overview + "</section>",
             '<section id="ledger"><h2>Claims ledger</h2>' + ledger_html + "</section>"]
     body += [experiment_section(o, out) for o in outcomes]
+    body.append(evidence_html)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>adamomentum-lab report ({_e(meta.get('scale'))})</title><style>{CSS}</style></head>"

@@ -56,9 +56,11 @@ def fake_ledger_api():
         return [{"claim": "eq-2", "verdict": "proved", "method": "symbolic", "evidence": "sympy"}]
 
     def build_ledger(rows, missing):
-        combined = [dict(r, where="somewhere", statement="a statement") for r in rows]
+        # the shape of proofs_check.ledger.build_ledger: methods (list) and the source rows
+        combined = [{"claim": r["claim"], "where": "somewhere", "statement": "a statement", "verdict": r["verdict"],
+                     "methods": [r["method"]], "rows": [r]} for r in rows]
         combined += [{"claim": f"from-{name}", "where": "", "statement": "", "verdict": "unchecked",
-                      "method": "simulation", "evidence": f"experiment failed: {err.splitlines()[0]}"}
+                      "methods": [], "rows": [], "reason": f"experiment failed: {err.splitlines()[0]}"}
                      for name, err in missing.items()]
         return combined
     return symbolic_rows, build_ledger
@@ -94,6 +96,8 @@ def test_ledger_table_and_failed_experiment_are_shown(tmp_path, monkeypatch):
     ledger = parser.sections["ledger"]
     assert ledger["tables"] == 1 and "eq-2" in ledger["text"] and "claim-toys" in ledger["text"]
     assert "from-escape" in ledger["text"]  # the failed experiment reached build_ledger as missing
+    evidence = parser.sections["ledger-evidence"]  # the full table, with evidence, ends the page
+    assert evidence["tables"] == 1 and "simulated failure" in evidence["text"] and "sympy" in evidence["text"]
     escape = parser.sections["exp-escape"]
     assert "FAILED" in escape["text"] and "simulated failure" in escape["text"]
     assert "ok" in parser.sections["exp-toys"]["text"]
@@ -128,3 +132,11 @@ def test_toys_headline_table_renders():
     outcome = Outcome("toys", record=record, rows=toys.ledger_rows(record))
     html = report.headline(outcome)
     assert "<table>" in html and "Sphere" in html and "adamomentum" in html
+
+
+def test_real_ledger_entries_render_with_evidence():
+    ledger = pytest.importorskip("proofs_check.ledger")
+    row = {"claim": "sec3.1-area-A", "verdict": "holds", "method": "simulation", "evidence": "true in 36/36 cases"}
+    entries = ledger.build_ledger([row], missing={"escape": "RuntimeError: boom"})
+    page = report.ledger_table(entries)
+    assert "true in 36/36 cases" in page and "simulation" in page
