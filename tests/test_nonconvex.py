@@ -1,0 +1,167 @@
+"""Nonconvex experiment: problems and their constants, the framework mapping, the rate fit on a
+problem with a closed-form rate, the record/ledger contract and the CLI."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from simulations import nonconvex
+from simulations.nonconvex import NonconvexConfig, _framework, run_config, run_problem
+from simulations.nonconvex_problems import (PROBLEMS, Quadratic, make_problem,
+                                            sgd_quadratic_expected_grad_sq)
+from theory.family import REGISTRY, Hyper, get_member, init_state, step_
+
+VERDICTS = {"proved", "holds", "fails", "assumption-violated", "unsatisfiable", "unchecked"}
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_full_gradient_matches_autograd(name):
+    problem = make_problem(name)
+    gen = torch.Generator().manual_seed(3)
+    theta = problem.init(4, "cpu", torch.float64) + 0.5 * torch.randn(4, problem.dim, generator=gen)
+    theta.requires_grad_(True)
+    (auto,) = torch.autograd.grad(problem.value(theta).sum(), theta)
+    assert torch.allclose(problem.full_grad(theta.detach()), auto, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_stochastic_gradient_is_unbiased(name):
+    problem = make_problem(name)
+    theta = problem.init(1, "cpu", torch.float64).expand(20000, problem.dim).clone()
+    gen = torch.Generator().manual_seed(5)
+    g = problem.stochastic_grad(theta, gen)
+    mean, sem = g.mean(0), g.std(0) / math.sqrt(g.shape[0])
+    # 5 standard errors per coordinate: a false alarm has probability < 1e-5 per problem
+    assert torch.all((mean - problem.full_grad(theta[:1])[0]).abs() <= 5 * sem + 1e-12)
+
+
+def test_declared_constants_bound_gradients_and_curvature():
+    gen = torch.Generator().manual_seed(7)
+    for name in ("rosenbrock", "robust-regression"):
+        problem = make_problem(name)
+        span = 3.0 if name == "rosenbrock" else 4.0
+        theta = (2 * torch.rand(2000, problem.dim, generator=gen) - 1) * span
+        assert problem.full_grad(theta).norm(dim=-1).max() <= problem.H
+        assert problem.stochastic_grad(theta, gen).norm(dim=-1).max() <= problem.H
+        for x in theta[:40]:
+            hess = torch.autograd.functional.hessian(lambda z: problem.value(z.unsqueeze(0)).sum(), x)
+            assert torch.linalg.matrix_norm(hess, ord=2) <= problem.L
+    mlp = make_problem("mlp")
+    theta = mlp.init(200, "cpu", torch.float64) + 2 * torch.randn(200, mlp.dim, generator=gen)
+    assert torch.all(mlp.stochastic_grad(theta, gen).norm(dim=-1) <= mlp.grad_bound(theta))
+    assert torch.all(mlp.full_grad(theta).norm(dim=-1) <= mlp.grad_bound(theta))
+
+
+def test_rosenbrock_constants_are_tight_near_the_valley():
+    problem = make_problem("rosenbrock")
+    # Hessian of log(1 + R) at the minimum (1, 1) is that of R: [[802, -400], [-400, 200]]
+    assert problem.L >= 0.5 * (1002 + math.sqrt(802**2 - 2 * 802 * 200 + 200**2 + 4 * 400**2)) * 0.99
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_framework_mapping_reproduces_the_update(name):
+    """alpha_t m_t / sqrt(v_t) with sqrt(v_t) = lr_t / stepsize is exactly the member's update."""
+    member = get_member(name)
+    gen = torch.Generator().manual_seed(11)
+    hyper = Hyper(lr=0.05, beta1=0.9, beta2=0.99, eps=1e-3, lr_decay="inverse-sqrt", bias_correction=False)
+    x = torch.randn(3, 4, generator=gen)
+    state = init_state(member, x)
+    for t in range(1, 8):
+        before = x.clone()
+        step_(member, state, x, torch.randn(3, 4, generator=gen), hyper)
+        step, m_ema, lr_t = _framework(member, state, hyper, t)
+        assert torch.allclose(before - x, step * m_ema, rtol=1e-12, atol=1e-15)
+        assert lr_t == pytest.approx(0.05 / math.sqrt(t))
+
+
+def test_sgd_quadratic_rate_matches_closed_form():
+    """Plain SGD, alpha/sqrt(t), noisy quadratic: E||grad f||^2 is known exactly and decays as t^-1/2."""
+    config = NonconvexConfig(problem="quadratic", optimizers=("sgdm",), beta1=0.0, steps=2000, seeds=64,
+                             seed=2, fit_from=0.05, grid_points=25, bootstrap=50)
+    out = run_problem(config, device="cpu")["members"]["sgdm"]
+    cf = out["closed_form"]
+    # pointwise 95% intervals: expect ~95% coverage; 80% leaves room for the 25 correlated points
+    assert cf["fraction_inside_ci"] >= 0.8
+    assert cf["fit"]["slope"] == pytest.approx(-0.5, abs=0.05)
+    assert out["fit"]["slope_low"] <= cf["fit"]["slope"] <= out["fit"]["slope_high"]
+    assert out["fit"]["slope_high"] < -0.3  # and the fit can tell this rate from the envelope's
+
+
+def test_closed_form_recursion_limit():
+    problem = Quadratic()
+    exact = sgd_quadratic_expected_grad_sq(problem, 0.5, 40000)
+    t = 40000
+    # e_t -> a_t sigma^2 / (2 lam) (1 + O(a_t)); times lam^2 d
+    assert exact[-1] == pytest.approx(0.5 / math.sqrt(t) / 2 * problem.dim, rel=0.02)
+
+
+def test_config_rejects_bad_input():
+    for bad in (dict(problem="nope"), dict(steps=5), dict(seeds=1), dict(lr=-1.0), dict(beta2=1.0),
+                dict(optimizers=("adamx",)), dict(stepsize="x")):
+        with pytest.raises((ValueError, KeyError)):
+            NonconvexConfig(**bad)
+
+
+@pytest.fixture(scope="module")
+def small_record():
+    config = NonconvexConfig(problem="robust-regression", optimizers=("adam", "adamomentum", "adamomentum-max"),
+                             beta2=0.9, steps=120, seeds=4, grid_points=12, bootstrap=40)
+    return run_config(config, device="cpu")
+
+
+def test_small_record_verdicts_and_schema(small_record):
+    json.dumps(small_record)  # JSON-safe
+    members = small_record["results"]["runs"][0]["members"]
+    # b2 = 0.9: the stepsize may rise from t = 10 on for Algorithm 1, never for the max variant
+    assert members["adamomentum"]["verdict"]["theorem-2"] == "assumption-violated"
+    assert members["adamomentum"]["T_valid"] >= 9
+    assert members["adamomentum-max"]["verdict"]["theorem-2"] == "holds"
+    assert members["adamomentum-max"]["T_valid"] == 120
+    rows = nonconvex.ledger_rows(small_record)
+    claims = {r["claim"] for r in rows}
+    assert {"theorem-2", "corollary-2", "assumption-2", "assumption-4"} <= claims
+    for row in rows:
+        assert row["verdict"] in VERDICTS and row["method"] in ("simulation", "numeric", "symbolic")
+        assert isinstance(row["evidence"], str) and row["evidence"]
+    by = {r["claim"]: r for r in rows}
+    assert by["theorem-2"]["verdict"] == "assumption-violated"
+    assert by["assumption-4"]["verdict"] == "holds"
+
+
+def test_min_grad_curve_and_bands_are_consistent(small_record):
+    m = small_record["results"]["runs"][0]["members"]["adam"]
+    y = np.asarray(m["min_mean_grad_sq"])
+    lo, hi = (np.asarray(b) for b in m["min_mean_grad_sq_ci"])
+    assert np.all(np.diff(y) <= 0) and np.all(lo <= hi)
+    assert np.all(y <= np.asarray(m["mean_grad_sq"]) + 1e-15)
+
+
+def test_write_outputs(small_record, tmp_path):
+    from simulations.commands.nonconvex import write_outputs
+
+    paths = write_outputs(small_record, tmp_path)
+    assert (tmp_path / "nonconvex.json").exists()
+    assert any(p.suffix == ".png" for p in paths) and all(p.exists() for p in paths)
+
+
+def test_cli_runs_and_rejects_bad_input(tmp_path, capsys):
+    from simulations.cli import main
+
+    out = tmp_path / "nc"
+    assert main(["nonconvex", "--problem", "rosenbrock", "--optimizers", "adam,adamomentum", "--steps", "30",
+                 "--seeds", "3", "--out", str(out), "--no-progress"]) == 0
+    assert json.loads((out / "nonconvex.json").read_text())["experiment"] == "nonconvex"
+    with pytest.raises(SystemExit) as err:
+        main(["nonconvex", "--steps", "3", "--out", str(out), "--no-progress"])
+    assert err.value.code == 2
+    assert "steps" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_run_scale_quick_contract():
+    record = nonconvex.run_scale("quick", device="cpu")
+    rows = nonconvex.ledger_rows(record)
+    assert {r["claim"] for r in rows} == {"theorem-2", "corollary-2", "assumption-2", "assumption-4"}
+    assert all(r["verdict"] in VERDICTS for r in rows)
