@@ -55,10 +55,11 @@ def presets(scale: str = "quick") -> list[Preset]:
     tight = ProblemConfig("box-linear", dim=1, prob=1.0, power=0.0, drift=0.0)
     reddi_opts = tuple(OptimizerConfig(lr=lr, beta1=0.9, beta2=0.99) for lr in ((0.1, 0.5) if full else (0.5,)))
     return [
-        Preset("reddi-periodic", reddi, REDDI_MEMBERS, reddi_opts, 1_000_000 if full else 30_000, 1,
+        Preset("reddi-periodic", reddi, REDDI_MEMBERS, reddi_opts, 1_000_000 if full else 20_000, 1,
                purpose="Reddi et al.'s 1-D problem: Adam -> +1, AMSGrad -> -1"),
-        Preset("reddi-periodic-bias-corrected", reddi, REDDI_MEMBERS, reddi_opts, 1_000_000 if full else 30_000, 1,
-               bias_correction=True, purpose="same, with each member's own bias correction (Algorithm 1)"),
+        Preset("reddi-periodic-bias-corrected", reddi, REDDI_MEMBERS if full else THEOREM_MEMBERS, reddi_opts,
+               1_000_000 if full else 20_000, 1, bias_correction=True,
+               purpose="same, with each member's own bias correction (Algorithm 1 as released)"),
         Preset("reddi-stochastic", reddi_sto, REDDI_MEMBERS, (OptimizerConfig(lr=0.5, beta1=0.9, beta2=0.99),),
                1_000_000 if full else 10_000, 100 if full else 8,
                purpose="stochastic variant: big with probability 0.01"),
@@ -93,24 +94,29 @@ def run_preset(preset: Preset, device: str = "auto", dtype: str = "float64", pro
 def reddi_reproduction(summaries: list[dict]) -> dict:
     """Reddi et al.'s qualitative result on the deterministic 1-D problem, per member and setting.
 
-    ``to_plus_one``: x averaged over the last 10% of steps > 0.9 (the wrong end; x* = -1);
-    ``vanishing``: R(T)/T fell by more than a factor 0.75 over the last decade of T.
-    Reproduced when Adam goes to +1 with non-vanishing R(T)/T and AMSGrad does neither.
+    The mean gradient is r = (big - (period - 1) small) / period > 0, so x* = -1 and iterates that
+    settle at x_bar pay R(T)/T -> r (1 + x_bar). ``to_plus_one``: x averaged over the last 10% of
+    steps > 0.9 (the wrong end); ``non_vanishing``: to_plus_one and R(T)/T >= r (the limit is then
+    about 2r). Reproduced when Adam goes to +1 with non-vanishing R(T)/T and AMSGrad heads to -1
+    (x_tail < -0.5). ``avg_regret_ratio_last_decade`` is recorded but transients dominate it.
     """
+    from simulations.regret_problems import ProblemConfig
+
     rows = []
     for s in summaries:
         if s["preset"] not in ("reddi-periodic", "reddi-periodic-bias-corrected"):
             continue
+        drift = ProblemConfig(**s["problem"]).drift_rate
         x_tail = s["x_tail_mean"]["estimate"]
-        ratio = s["avg_regret_ratio"]
+        to_plus = x_tail > 0.9
         rows.append({"preset": s["preset"], "member": s["member"], "lr": s["optimizer"]["lr"],
                      "bias_correction": s["bias_correction"], "x_tail_mean": x_tail,
-                     "avg_regret": s["avg_regret"]["estimate"], "avg_regret_ratio_last_decade": ratio,
-                     "to_plus_one": x_tail > 0.9, "vanishing": ratio is not None and ratio < 0.75})
+                     "avg_regret": s["avg_regret"]["estimate"], "drift_rate": drift, "steps": s["steps"],
+                     "avg_regret_ratio_last_decade": s["avg_regret_ratio"], "to_plus_one": to_plus,
+                     "non_vanishing": bool(to_plus and s["avg_regret"]["estimate"] >= drift)})
     adam = [r for r in rows if r["member"] == "adam"]
     ams = [r for r in rows if r["member"] == "amsgrad"]
-    ok = bool(adam and ams and all(r["to_plus_one"] and not r["vanishing"] for r in adam)
-              and all(not r["to_plus_one"] and r["x_tail_mean"] < 0 for r in ams))
+    ok = bool(adam and ams and all(r["non_vanishing"] for r in adam) and all(r["x_tail_mean"] < -0.5 for r in ams))
     return {"reproduced": ok, "rows": rows}
 
 
@@ -171,8 +177,9 @@ def _counterexample_note(record: dict, member: str) -> str:
     reddi = [r for r in record["results"]["reddi"]["rows"] if r["member"] == member and not r["bias_correction"]]
     parts = []
     for r in reddi:
-        parts.append(f"Reddi problem lr={r['lr']}: x_tail={r['x_tail_mean']:.3f}, R(T)/T={r['avg_regret']:.4f} "
-                     f"(ratio over last decade {r['avg_regret_ratio_last_decade']:.2f})")
+        parts.append(f"Reddi problem (T={r['steps']}, lr={r['lr']}): x_tail={r['x_tail_mean']:.3f} (x*=-1), "
+                     f"R(T)/T={r['avg_regret']:.4f} vs drift r={r['drift_rate']:.4f}, "
+                     f"{'non-vanishing (x at the wrong end)' if r['non_vanishing'] else 'heading to x*'}")
     if search:
         parts.append(f"search: {len(found)} confirmed non-vanishing-regret configs without bias correction")
     return "; ".join(parts)

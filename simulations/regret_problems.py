@@ -200,6 +200,16 @@ class ProblemBatch:
         return self._logistic_comparator(T)
 
     def _logistic_comparator(self, T: int) -> tuple[torch.Tensor, torch.Tensor]:
+        # The data depend only on (configs, seeds, seed, device, dtype), not on the optimizer, so
+        # the comparator is shared by every member run on the same batch.
+        key = (tuple(self.configs), self.seeds, self.seed, str(self.device), str(self.dtype), T)
+        if key not in _COMPARATOR_CACHE:
+            if len(_COMPARATOR_CACHE) > 256:
+                _COMPARATOR_CACHE.clear()
+            _COMPARATOR_CACHE[key] = self._solve_logistic(T)
+        return _COMPARATOR_CACHE[key]
+
+    def _solve_logistic(self, T: int) -> tuple[torch.Tensor, torch.Tensor]:
         from scipy.optimize import minimize
 
         a = torch.cat([c["a"] for c in self.history])[:T].double().cpu().numpy()  # (T, runs, d)
@@ -219,6 +229,9 @@ class ProblemBatch:
             values[r], points[r] = res.fun, res.x
         return (torch.as_tensor(values, device=self.device, dtype=self.dtype),
                 torch.as_tensor(points, device=self.device, dtype=self.dtype))
+
+
+_COMPARATOR_CACHE: dict = {}
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

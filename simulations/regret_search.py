@@ -29,9 +29,9 @@ KIND = "regret-counterexample"
 X_DRIFT_MAX = 0.05  # confirmation: x_tail may fall by at most this between the two horizons
 
 SEARCH_SIZES = {
-    "quick": {"members": ("adam", "amsgrad", "adamomentum", "adamomentum-max"), "configs_per_member": 16,
-              "steps": 4_000, "confirm_factor": 5, "seeds": 8},
-    "full": {"members": tuple(REGISTRY), "configs_per_member": 64, "steps": 50_000, "confirm_factor": 10,
+    "quick": {"members": ("adam", "amsgrad", "adamomentum", "adamomentum-max"), "configs_per_member": 32,
+              "steps": 3_000, "confirm_factor": 4, "seeds": 8},
+    "full": {"members": tuple(REGISTRY), "configs_per_member": 256, "steps": 50_000, "confirm_factor": 10,
              "seeds": 16},
 }
 
