@@ -75,6 +75,12 @@ def make_record(experiment: str, config: Any, results: Any, seed: int | None = N
     return record
 
 
+def _publish(tmp: str, path: Path) -> None:
+    # mkstemp creates 0600 files; results are meant to be read (and served) by others.
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
 def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
     """Write JSON to ``path`` through a temporary file in the same folder and an atomic rename."""
     path = Path(path)
@@ -84,7 +90,7 @@ def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
         with os.fdopen(fd, "w") as handle:
             json.dump(to_jsonable(data), handle, indent=2, sort_keys=False)
             handle.write("\n")
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -99,7 +105,7 @@ def save_figure_atomic(fig, path: str | os.PathLike, **kwargs: Any) -> Path:
     os.close(fd)
     try:
         fig.savefig(tmp, **kwargs)
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
