@@ -32,7 +32,8 @@ def test_claims_cover_exactly_the_required_ids():
     (["proved", "holds"], "proved"),
     (["holds", "unchecked"], "holds"),
     (["proved", "fails"], "fails"),
-    (["unsatisfiable", "fails"], "fails"),
+    (["unsatisfiable", "fails"], "unsatisfiable"),
+    (["assumption-violated", "fails"], "fails"),
     (["assumption-violated", "unsatisfiable", "holds"], "unsatisfiable"),
     (["proved", "assumption-violated"], "assumption-violated"),
 ])

@@ -49,8 +49,7 @@ def format_table(ledger: list[dict], width: int | None = None) -> str:
     head = f"{'claim':<26} {'verdict':<20} {'methods':<28} evidence"
     lines = [head, "-" * min(width, 160)]
     for e in ledger:
-        first = e.get("reason") or next((r["evidence"] for r in e["rows"]
-                                         if r["verdict"] == e["verdict"]), e["rows"][0]["evidence"] if e["rows"] else "")
+        first = ledger_mod.headline(e)
         room = max(20, width - 78)
         text = " ".join(str(first).split())
         text = text if len(text) <= room else text[: room - 1] + "…"
