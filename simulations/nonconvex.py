@@ -5,8 +5,9 @@ in one batch (all members stacked along the run dimension, one ``theory.family.s
 member and step). At every step t the exact gradient norm ||grad f(theta_{t-1})||^2 is recorded
 at the point where g_t is drawn (the paper's theta_t, t in [T]). From it:
 
-* ``min_{t<=T} E||grad f||^2``: the running minimum of the seed mean, with a bootstrap (over
-  seeds) percentile interval, against T on a log grid; the pointwise t-interval of E||grad f||^2;
+* ``min_{t<=T} E||grad f||^2``: the running minimum of the seed mean, with the interval
+  [min_s lo_s, min_s hi_s] of the pointwise t-intervals (>= 95% coverage, see
+  :mod:`simulations.nonconvex_verdicts`), against T on a log grid;
 * the fitted power-law rate over T >= ``fit_from`` * steps, next to the (1 + log T)/sqrt(T)
   envelope of Corollary 2;
 * Theorem 2's right-hand side from the problem's L, H and the run's c, G (see
@@ -62,7 +63,6 @@ class NonconvexConfig:
     stepsize: str = "paper"
     dtype: str = "float64"
     grid_points: int = 40
-    bootstrap: int = 200
     level: float = 0.95
     fit_from: float = 0.01
 
@@ -85,8 +85,6 @@ class NonconvexConfig:
             raise ValueError(f"fit_from must be in (0, 1), got {self.fit_from}")
         if not 0.0 < self.level < 1.0:
             raise ValueError(f"level must be in (0, 1), got {self.level}")
-        if self.bootstrap < 20:
-            raise ValueError(f"bootstrap must be >= 20, got {self.bootstrap}")
         Hyper(lr=self.lr or 1.0, beta1=self.beta1, beta2=self.beta2, eps=self.eps, lr_decay=self.lr_decay)
 
 
@@ -159,11 +157,6 @@ def _simulate(config: NonconvexConfig, dev: torch.device, progress: bool) -> dic
     views = [theta[i * R:(i + 1) * R] for i in range(M)]
     states = [init_state(m, v) for m, v in zip(members, views)]
     gen = generator(config.seed, dev)
-    boot_idx = np.random.default_rng(config.seed + 7919).integers(0, R, size=(config.bootstrap, R))
-    weights = np.zeros((R, config.bootstrap))
-    for b, idx in enumerate(boot_idx):
-        np.add.at(weights[:, b], idx, 1.0 / R)
-    weights = torch.as_tensor(weights, device=dev, dtype=dtype)
     hyper0 = _hyper(config, lr, 1)
     rtol = 1e-12 if dtype == torch.float64 else 1e-6
     H_monitor = problem.H if problem.H is not None else float("inf")
@@ -174,8 +167,7 @@ def _simulate(config: NonconvexConfig, dev: torch.device, progress: bool) -> dic
     grid_set = set(int(x) for x in grid)
     mean_curve = torch.empty((T, M), device=dev, dtype=dtype)
     var_curve = torch.empty((T, M), device=dev, dtype=dtype)
-    boot_min = torch.full((M, config.bootstrap), float("inf"), device=dev, dtype=dtype)
-    snaps = {k: [] for k in ("boot_min", "min_v", "G", "H_run", "L_secant", "f_mean", "outside")}
+    snaps = {k: [] for k in ("min_v", "G", "H_run", "L_secant", "f_mean", "outside")}
     L_secant = torch.zeros(M, device=dev, dtype=dtype)
     H_run = torch.zeros(M, device=dev, dtype=dtype)
     outside = torch.zeros(M, device=dev, dtype=torch.int64)
@@ -195,7 +187,6 @@ def _simulate(config: NonconvexConfig, dev: torch.device, progress: bool) -> dic
         per = gn2.view(M, R)
         mean_curve[t - 1] = per.mean(-1)
         var_curve[t - 1] = per.var(-1)
-        boot_min = torch.minimum(boot_min, per @ weights)
         g_norm, gf_norm = g.norm(dim=-1), gn2.sqrt()
         H_t = problem.grad_bound(theta)
         if H_t is not None:
@@ -223,7 +214,6 @@ def _simulate(config: NonconvexConfig, dev: torch.device, progress: bool) -> dic
                        [framework_beta1(m, hyper.beta1_at(t)) for m in members],
                        None if H_t is None else H_t.view(M, R))
         if t in grid_set:
-            snaps["boot_min"].append(boot_min.clone())
             snaps["min_v"].append(monitor.acc["min_v"].clone())
             snaps["G"].append(monitor.acc["max_update"].clone())
             snaps["H_run"].append(H_run.clone())
@@ -260,8 +250,8 @@ def run_config(config: NonconvexConfig, device: str = "auto", progress: bool = F
 # ---- presets, the verify/report contract ---------------------------------------------------
 
 SCALES = {
-    "quick": {"steps": 2000, "seeds": 16, "bootstrap": 200, "grid_points": 30},
-    "full": {"steps": 20000, "seeds": 128, "bootstrap": 400, "grid_points": 50},
+    "quick": {"steps": 2000, "seeds": 16, "grid_points": 30},
+    "full": {"steps": 20000, "seeds": 64, "grid_points": 50},
 }
 PRESET_PROBLEMS = ("quadratic", "rosenbrock", "robust-regression", "mlp")
 

@@ -79,11 +79,13 @@ def test_framework_mapping_reproduces_the_update(name):
 def test_sgd_quadratic_rate_matches_closed_form():
     """Plain SGD, alpha/sqrt(t), noisy quadratic: E||grad f||^2 is known exactly and decays as t^-1/2."""
     config = NonconvexConfig(problem="quadratic", optimizers=("sgdm",), beta1=0.0, steps=2000, seeds=64,
-                             seed=2, fit_from=0.05, grid_points=25, bootstrap=50)
+                             seed=2, fit_from=0.05, grid_points=25)
     out = run_problem(config, device="cpu")["members"]["sgdm"]
     cf = out["closed_form"]
     # pointwise 95% intervals: expect ~95% coverage; 80% leaves room for the 25 correlated points
     assert cf["fraction_inside_ci"] >= 0.8
+    # the interval of the running minimum covers the exact min_t E||grad f||^2
+    assert cf["min_fraction_inside_ci"] >= 0.8
     assert cf["fit"]["slope"] == pytest.approx(-0.5, abs=0.05)
     assert out["fit"]["slope_low"] <= cf["fit"]["slope"] <= out["fit"]["slope_high"]
     assert out["fit"]["slope_high"] < -0.3  # and the fit can tell this rate from the envelope's
@@ -107,7 +109,7 @@ def test_config_rejects_bad_input():
 @pytest.fixture(scope="module")
 def small_record():
     config = NonconvexConfig(problem="robust-regression", optimizers=("adam", "adamomentum", "adamomentum-max"),
-                             beta2=0.9, steps=120, seeds=4, grid_points=12, bootstrap=40)
+                             beta2=0.9, steps=120, seeds=4, grid_points=12)
     return run_config(config, device="cpu")
 
 

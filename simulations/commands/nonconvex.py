@@ -85,7 +85,7 @@ def _decay_figure(run: dict):
         ax.loglog(T, ref["fit"]["scale_K"] * envelope(T), "k--", label="K (1 + log T)/sqrt(T)")
     ax.set_xlabel("T")
     ax.set_ylabel("min_{t<=T} E||grad f(theta_t)||^2")
-    ax.set_title(f"{run['problem']}: decay (95% bootstrap bands over seeds)")
+    ax.set_title(f"{run['problem']}: decay (95% bands over seeds)")
     ax.legend(fontsize=7)
     ax = axes[1]
     for name in ("adamomentum", "adamomentum-max"):
