@@ -79,7 +79,8 @@ def test_ledger_rows_from_a_small_record():
         summaries += run_preset(preset, device="cpu")
     record = make_record("regret", {}, {"summaries": summaries, "reddi": reddi_reproduction(summaries)})
     rows = {(r["claim"], r["details"]["member"]): r for r in ledger_rows(record)}
-    assert set(rows) == {(c, m) for c in ("theorem-1", "corollary-1") for m in THEOREM_MEMBERS}
+    assert set(rows) == ({(c, m) for c in ("theorem-1", "corollary-1") for m in THEOREM_MEMBERS}
+                         | {("theorem-1", "statement-literal-diameter")})
     assert rows[("theorem-1", "adamomentum-max")]["verdict"] == "holds"
     assert rows[("corollary-1", "adamomentum-max")]["verdict"] == "holds"
     # Algorithm 1's v is not monotone on +-1 losses, so the theorem's hypothesis fails there

@@ -135,6 +135,13 @@ def write_outputs(record: dict, out: Path) -> list[Path]:
     return paths
 
 
+def _drift(problem: dict) -> float | None:
+    from simulations.regret_problems import ProblemConfig
+
+    r = ProblemConfig(**problem).drift_rate
+    return r if r is not None and r > 0 else None
+
+
 def _label(s: dict) -> str:
     bc = ", bias-corr." if s["bias_correction"] else ""
     return f"{s['member']} (lr {s['optimizer']['lr']:g}{bc})"
@@ -159,8 +166,9 @@ def _figures(group: list[dict], out: Path, name: str) -> list[Path]:
             fin = np.isfinite(rhs)
             ax.loglog(np.sqrt(T[fin]), rhs[fin], "--", color=color, alpha=0.7)
     T = np.asarray(group[0]["checkpoints"], dtype=float)
-    ax.loglog(np.sqrt(T), np.sqrt(T), ":", color="k", label="sqrt(T) (slope 1 here)")
-    ax.loglog(np.sqrt(T), T, "-.", color="grey", label="T (slope 2: linear regret)")
+    end = max(abs(float(s["regret_mean_curve"][-1])) for s in group) or 1.0
+    ax.loglog(np.sqrt(T), end * np.sqrt(T / T[-1]), ":", color="k", label="c sqrt(T) (slope 1 here)")
+    ax.loglog(np.sqrt(T), end * T / T[-1], "-.", color="grey", label="c T (slope 2: linear regret)")
     ax.set_xlabel("sqrt(T)")
     ax.set_ylabel("regret (solid), Theorem 1 RHS (dashed)")
     ax.set_title(f"{name}: R(T) and Theorem 1's bound (means over seeds)", fontsize=9)
@@ -173,10 +181,17 @@ def _figures(group: list[dict], out: Path, name: str) -> list[Path]:
     for k, s in enumerate(group):
         T = np.asarray(s["checkpoints"], dtype=float)
         avg = np.asarray(s["avg_regret_mean_curve"], dtype=float)
-        ax.semilogx(T, avg, color=f"C{k % 10}", label=_label(s))
-    ax.axhline(0.0, color="k", lw=0.5)
+        pos = avg > 0
+        ax.loglog(T[pos], avg[pos], color=f"C{k % 10}", label=_label(s))
+    T = np.asarray(group[0]["checkpoints"], dtype=float)
+    end = max(float(s["avg_regret_mean_curve"][-1]) for s in group)
+    if end > 0:
+        ax.loglog(T, end * np.sqrt(T[-1] / T), ":", color="k", label="c / sqrt(T) (Corollary 1's rate)")
+    drift = _drift(group[0]["problem"])
+    if drift:
+        ax.axhline(drift, color="grey", ls="--", lw=0.8, label="drift r: floor of R/T if x stays >= 0")
     ax.set_xlabel("T")
-    ax.set_ylabel("average regret R(T)/T")
+    ax.set_ylabel("average regret R(T)/T (positive values)")
     ax.set_title(f"{name}: average regret (means over seeds)", fontsize=9)
     ax.legend(fontsize=6)
     fig.tight_layout()
