@@ -150,6 +150,7 @@ def counterexample_config(summary: dict, device: torch.device, dtype: torch.dtyp
                      "drift_rate": test["drift_rate"]},
         "theorem1_hypotheses_hold_runs": theorem.get("runs_hypotheses_hold"),
         "v_nondecreasing": summary.get("monitors", {}).get("v_nondecreasing", {}).get("holds"),
+        "monitors_hold": {k: m["holds"] for k, m in summary.get("monitors", {}).items()},
     }
 
 
