@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from simulations.runtime import resolve_device
 from theory.family import REGISTRY, get_member
 
 
@@ -35,7 +36,21 @@ def add_optimizer_arguments(parser: argparse.ArgumentParser, default: str = "ada
     )
 
 
+def device_name(text: str) -> str:
+    """Validate a --device value up front (a typo or a missing GPU fails before any work)."""
+    try:
+        resolve_device(text)
+    except (ValueError, RuntimeError) as err:
+        raise argparse.ArgumentTypeError(f"invalid device {text!r} ({err}); use cpu, cuda, cuda:N or auto") from None
+    return text
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", type=device_name, default="auto",
+                        help="cpu, cuda, cuda:N or auto (default: auto)")
+
+
 def add_run_arguments(parser: argparse.ArgumentParser, out_default: str) -> None:
     parser.add_argument("--seed", type=int, default=0, help="base random seed (default: 0)")
-    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: auto)")
+    add_device_argument(parser)
     parser.add_argument("--out", default=out_default, help=f"output folder (default: {out_default})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from simulations import report
+from simulations.commands._common import add_device_argument
 from simulations.experiments import EXPERIMENTS
 
 HELP = "run every experiment (--quick: < 5 min on 2 cores) and write DIR/index.html with figures and the ledger"
@@ -24,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     scale.add_argument("--full", dest="scale", action="store_const", const="full", help="the full presets")
     parser.set_defaults(scale="quick")
     parser.add_argument("--out", default="amlab-out/report", help="output folder (default: amlab-out/report)")
-    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: auto)")
+    add_device_argument(parser)
     parser.add_argument("--only", type=_experiment_list, default=list(EXPERIMENTS),
                         help=f"comma-separated subset of: {', '.join(EXPERIMENTS)} (default: all)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

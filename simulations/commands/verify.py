@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from proofs_check import ledger as ledger_mod
+from simulations.commands._common import add_device_argument
 from simulations import experiments
 
 HELP = "check every claim of the paper (sympy + simulations), write the claims ledger, compare with the record"
@@ -24,7 +25,7 @@ DEFAULT_DOCS = Path(ledger_mod.__file__).resolve().parent.parent / "docs" / "led
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--full", action="store_true", help="run the simulation-backed rows at full scale")
     parser.add_argument("--out", default="amlab-out/verify", help="output folder (default: amlab-out/verify)")
-    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: auto)")
+    add_device_argument(parser)
     parser.add_argument("--update-record", action="store_true",
                         help="rewrite proofs_check/recorded_verdicts.json with this run's verdicts (after review)")
     parser.add_argument("--experiments", default=",".join(experiments.EXPERIMENTS),
