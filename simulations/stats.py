@@ -77,3 +77,33 @@ def fit_power_law(x, y, level: float = 0.95) -> PowerLawFit:
     res = stats.linregress(lx, ly)
     half = float(stats.t.ppf(0.5 + level / 2, df=lx.size - 2)) * res.stderr
     return PowerLawFit(float(res.slope), float(res.slope - half), float(res.slope + half), float(res.intercept), level)
+
+
+def bootstrap_power_law_slope(x, per_seed, curve=None, level: float = 0.95, n_boot: int = 2000,
+                              seed: int = 0) -> PowerLawFit:
+    """Slope of log curve(per_seed) against log x, with a percentile bootstrap CI over seeds.
+
+    ``per_seed`` has one row per independent seed and one column per x. ``curve`` maps a
+    (seeds, points) array to the curve that is fitted (default: the mean over seeds; e.g. a
+    running minimum of the mean). Points along one curve are serially correlated (cumulative
+    sums, running minima), so the OLS t-interval of :func:`fit_power_law` under-covers; the
+    seeds are independent, so resampling them gives a valid interval.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    rows = np.asarray(per_seed, dtype=np.float64)
+    if rows.ndim != 2 or rows.shape[1] != x.size:
+        raise ValueError(f"per_seed must have shape (seeds, {x.size}), got {rows.shape}")
+    if rows.shape[0] < 2:
+        raise ValueError(f"bootstrap over seeds needs at least 2 seeds, got {rows.shape[0]}")
+    curve = curve or (lambda a: a.mean(axis=0))
+    lx = np.log(x)
+
+    def slope(sample):
+        return float(np.polyfit(lx, np.log(curve(sample)), 1)[0])
+
+    point = fit_power_law(x, curve(rows), level)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, rows.shape[0], size=(n_boot, rows.shape[0]))
+    slopes = np.array([slope(rows[p]) for p in picks])
+    lo, hi = np.quantile(slopes, [0.5 - level / 2, 0.5 + level / 2])
+    return PowerLawFit(point.slope, float(lo), float(hi), point.intercept, level)
