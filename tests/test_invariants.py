@@ -47,14 +47,15 @@ def test_momentum_and_v_bounded_by_G_without_eps(data, b1, b2, G):
 @given(data=gradient_runs(max_steps=20), b1=betas, b2=beta2s, G=st.floats(0.1, 10.0),
        eps=st.sampled_from([1e-16, 1e-8, 1e-3, 0.5]))
 def test_v_bound_with_eps_grows_by_the_accumulated_eps(data, b1, b2, G, eps):
-    """With eps > 0 the induction gives v_t <= G^2 + eps (1 - b2^t) / (1 - b2) (< G^2 + eps/(1-b2)),
-    not v_t <= G^2: the Corollary 1 bound needs that extra term (Section 3.1's accumulated eps).
-    The bound is attained when every momentum has |m| = G, so it cannot be tightened."""
+    """With eps > 0 the induction of Corollary 1's proof gives
+    v_t <= (1 - b2^t) (G^2 + eps / (1 - b2)) (< G^2 + eps / (1 - b2)), not v_t <= G^2: the proof's
+    step needs that extra term (Section 3.1's accumulated eps). The next test shows the bound is
+    attained, so it cannot be tightened."""
     grads, theta0 = data
     grads = grads.clamp(-1, 1) * G
     hyper = Hyper(lr=0.01, beta1=b1, beta2=b2, eps=eps)
     for t, _, state in iterate("adamomentum", grads, theta0, hyper):
-        bound = G**2 + eps * (1 - b2**t) / (1 - b2)
+        bound = (1 - b2**t) * (G**2 + eps / (1 - b2))
         assert torch.all(state.v <= bound * (1 + 1e-12))
 
 
@@ -72,7 +73,8 @@ def test_v_bound_with_eps_is_attained(G, b2, eps, steps):
 def test_per_coordinate_step_bound(name, data, hyper):
     """v_t >= (1 - b2) m_t^2 (line 6: the newest term of the EMA) bounds every coordinate's step:
     |theta_t - theta_{t-1}| <= a_t sqrt(bc2) / (bc1 sqrt(1 - b2)), bc = 1 - beta^t (bc = 1 without
-    bias correction). Holds for any gradients, unlike Adam's (which needs |g| bounded). Weight decay
+    bias correction). Holds for any gradients and betas (Adam's analogous bound
+    a (1 - b1) / sqrt(1 - b2), Kingma & Ba Sec. 2.1, needs (1 - b1) <= sqrt(1 - b2)). Weight decay
     is off: decoupled decay moves theta outside this bound. The max member only has a larger v."""
     grads, theta0 = data
     hyper = hyper.with_(weight_decay=0.0)

@@ -45,7 +45,7 @@ The plain float64 reference loops live in :mod:`theory.reference` and are used o
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Union
 
 import torch
@@ -170,7 +170,6 @@ class State:
     m: torch.Tensor
     v: torch.Tensor | None
     v_max: torch.Tensor | None = None
-    extra: dict = field(default_factory=dict)
 
     def select(self, index: torch.Tensor) -> "State":
         """The state of a subset of runs (first dimension), e.g. paths still alive."""
