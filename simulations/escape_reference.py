@@ -49,29 +49,46 @@ def reference_exit_step(config: EscapeConfig, label: str, noise_rows) -> int:
     # sde, longhand
     member = get_member(label)
     dt, lr, b1, b2, eps = config.time_step, config.lr, config.beta1, config.beta2, config.eps
-    a1 = (1 - b1) * dt / lr if member.momentum == "ema" else 1.0
-    a2 = (1 - b2) * dt / lr
+    h = dt / lr
+    c1 = (1 - b1) if member.momentum == "ema" else 1.0
+    a1 = c1 * h if member.momentum == "ema" else 1.0
+    a2 = (1 - b2) * h
     coef = lr ** (1 - 1 / alpha) * sigma * dt ** (1 / alpha)
+    gcoef = sigma * h ** (1 / alpha)
     m, mn, v, vmax = [0.0] * d, [0.0] * d, [0.0] * d, [0.0] * d
+
+    def r_of(i, t):  # denominator R_i at iteration t
+        used = vmax[i] if member.max_v else v[i]
+        r = math.sqrt(used / (1 - b2**t) if member.bias_correction else used)
+        return r + eps if member.eps_mode in ("outside", "both") else r
+
+    def q_of(t):
+        return 1 / (1 - b1**t) if member.bias_correction and member.momentum == "ema" else 1.0
+
     for k in range(1, steps + 1):
-        t = k * dt / lr
-        q = 1 / (1 - b1**t) if member.bias_correction and member.momentum == "ema" else 1.0
+        t_prev, t = (k - 1) * h, k * h
         new = []
         for i, x in enumerate(theta):
             g = _grad(x, cl[i], cr[i])
             xi = float(noise_rows[k - 1][i])
-            gs = g + sigma * xi
+            if k > 1:  # coefficients before the update (R_{t-}); step 1 has no previous state
+                r, q = r_of(i, t_prev), q_of(t_prev)
+            nz = gcoef * xi
+            old_mn = mn[i]
             m[i] += a1 * (g - m[i])
-            mn[i] += a1 * (gs - mn[i])
-            kk = {"grad": gs, "momentum": mn[i], "belief": gs - mn[i]}[member.k]
-            v[i] += a2 * (kk * kk - v[i])
+            mn[i] += a1 * (g - mn[i]) + c1 * nz
+            if member.k == "grad":
+                force = (math.sqrt(h) * g + nz) ** 2
+            elif member.k == "momentum":
+                force = h * mn[i] ** 2
+            else:
+                force = (b1 * (math.sqrt(h) * (g - old_mn) + nz)) ** 2
+            v[i] = v[i] * (1 - a2) + (1 - b2) * force
             if member.eps_mode in ("inside", "both"):
-                v[i] += eps * dt / lr
+                v[i] += eps * h
             vmax[i] = max(vmax[i], v[i])
-            used = vmax[i] if member.max_v else v[i]
-            r = math.sqrt(used / (1 - b2**t) if member.bias_correction else used)
-            if member.eps_mode in ("outside", "both"):
-                r += eps
+            if k == 1:
+                r, q = r_of(i, t), q_of(t)
             new.append(x - q * m[i] / r * dt + coef * xi / r)
         theta = new
         if not _inside(theta, basin.right, basin.left):

@@ -10,14 +10,23 @@ misses excursions inside a step: the time-step bias documented in docs/escape.md
 Dynamics (time in the SDE's units; see :mod:`simulations.escape_model`):
 
 * ``flow``: theta += -grad f dt + eps dt^(1/alpha) xi.
-* ``sde``: eq. (3), Euler with step dt <= lr. The drift uses the noise-free momentum of (3),
-  m += (1 - b1) dt/lr (grad f - m), and the noise enters theta as upsilon R^-1 sigma dL,
-  upsilon = lr^(1 - 1/alpha), dL = dt^(1/alpha) xi. R = denominator of the member
-  (sqrt(v / (1 - b2^t)) [+ eps]) with t = time / lr iterations, q = 1 / (1 - b1^t). The second
-  moment must see the gradient noise (the proof of Proposition 1 takes E v = lim E k^2 with the
-  noise in k), so v is driven by the member's k built from the per-step gradient sample
-  g~ = grad f + sigma xi and its EMA m~ (Appendix B.1's m'): k = g~ (Adam), m~ (AdaMomentum),
-  g~ - m~ (AdaBelief). With dt = lr one sde step is one iteration.
+* ``sde``: eq. (3), Euler with step dt <= lr (h = dt / lr iterations per step). The drift uses the
+  noise-free momentum of (3), m += (1 - b1) h (grad f - m), and the noise enters theta as
+  upsilon R^-1 sigma dL, upsilon = lr^(1 - 1/alpha), dL = dt^(1/alpha) xi. R = denominator of the
+  member (sqrt(v / (1 - b2^t)) [+ eps]) with t = time / lr iterations, q = 1 / (1 - b1^t).
+  R and q are taken BEFORE this step's update of the moments (R_{t-}: the coefficient of a Levy SDE
+  is evaluated before the jump; otherwise a large xi inflates v first and shrinks its own jump);
+  only the very first step, where no previous state exists, uses the updated state.
+  The second moment must see the gradient noise (the proof of Proposition 1 takes E v = lim E k^2
+  with the noise in k). Per step the gradient noise is N = sigma h^(1/alpha) xi (= sigma dL /
+  lr^(1/alpha): the increments of one iteration add up to one iteration's sigma xi), and
+  m~ += (1 - b1) (h (grad f - m~) + N) (Appendix B.1's m'), v += (1 - b2) (F - h v) with
+  F = (sqrt(h) grad f + N)^2 (Adam), h m~^2 (AdaMomentum), b1^2 (sqrt(h) (grad f - m~_-) + N)^2
+  (AdaBelief). This forcing has a limit as dt -> 0 (v is driven by the squared gradient rate and
+  the quadratic variation of the noise; the mean-zero cross term vanishes), unlike driving v by a
+  full gradient sample every dt with weight (1 - b2) h, whose size depends on dt when alpha < 2.
+  At dt = lr one sde step is exactly one iteration of these moment recursions (the noise-injected
+  iteration); tests/test_escape.py checks that dt = lr/2, lr/4 agree with it.
 * ``discrete``: :func:`theory.family.step_` with g = grad f(theta) + sigma zeta; dt = lr.
 
 ``warmup`` steps run first without the clock (a path that leaves is put back at the start), so the
@@ -95,37 +104,56 @@ class _Flow:
 
 
 class _SDE:
+    """Euler scheme of eq. (3) whose dt -> 0 limit exists (see the module docstring)."""
+
     def __init__(self, config: EscapeConfig, member: str, rows: int, like: torch.Tensor):
         self.member = get_member(member)
         self.hyper = hyper_for(config)
         self.dt, self.lr, self.sigma = config.time_step, config.lr, config.noise_scale
-        self.a1 = (1.0 - config.beta1) * self.dt / self.lr if self.member.momentum == "ema" else 1.0
-        self.a2 = (1.0 - config.beta2) * self.dt / self.lr
+        self.h = self.dt / self.lr  # iterations per step
+        self.c1 = (1.0 - config.beta1) if self.member.momentum == "ema" else 1.0
+        self.a1 = self.c1 * self.h if self.member.momentum == "ema" else 1.0  # no momentum: m = g
+        self.a2 = (1.0 - config.beta2) * self.h
         self.noise_coef = config.upsilon * self.sigma * self.dt ** (1.0 / config.tail_index)
-        self.beta1 = config.beta1
+        self.grad_noise = self.sigma * self.h ** (1.0 / config.tail_index)  # sigma (dt/lr)^(1/alpha)
+        self.beta1, self.alpha = config.beta1, config.tail_index
         self.m = torch.zeros_like(like)
         self.m_noisy = torch.zeros_like(like)
         self.state = State(0, self.m_noisy, torch.zeros_like(like) if self.member.adaptive else None,
                            torch.zeros_like(like) if self.member.max_v else None)
 
     def _iteration(self, k):
-        return k * self.dt / self.lr
+        return k * self.h
 
     def step(self, theta, xi, k, c_left, c_right):
         grad = basin_grad(theta, c_left, c_right)
-        sample = grad + self.sigma * xi
-        self.m.add_(grad - self.m, alpha=self.a1)
-        self.m_noisy.add_(sample - self.m_noisy, alpha=self.a1)
         st = self.state
+        # R_{t-}, q_{t-}: the coefficients before this step's update (a Levy SDE's coefficient is
+        # taken before the jump). At the first step there is no previous state (v = 0, q = 1/0):
+        # that one step uses the state after the update, as iteration 1 of the optimizer does.
+        first = k == 1
+        if not first:
+            r_inv, q = self._r_inv_q()
+        noise = self.grad_noise * xi  # the gradient noise of this step: sigma dL / lr^(1/alpha)
+        old_noisy = self.m_noisy.clone() if self.member.k == "belief" else None
+        self.m.add_(grad - self.m, alpha=self.a1)
+        self.m_noisy.add_(grad - self.m_noisy, alpha=self.a1).add_(noise, alpha=self.c1)
         st.step = self._iteration(k)
         if self.member.adaptive:
-            kk = {"grad": sample, "momentum": self.m_noisy, "belief": sample - self.m_noisy}[self.member.k]
-            st.v.add_(kk * kk - st.v, alpha=self.a2)
+            root_h = math.sqrt(self.h)
+            if self.member.k == "grad":  # (sqrt(h) grad f + noise)^2
+                force = (root_h * grad + noise).square()
+            elif self.member.k == "momentum":  # h m~^2 (m~ is already a continuous process)
+                force = self.h * self.m_noisy.square()
+            else:  # belief: b1^2 (sqrt(h) (grad f - m~_-) + noise)^2; at h = 1 this is (g~ - m~)^2
+                force = (self.beta1 * (root_h * (grad - old_noisy) + noise)).square()
+            st.v.mul_(1.0 - self.a2).add_(force, alpha=1.0 - self.hyper.beta2)
             if self.member.eps_mode in ("inside", "both"):
-                st.v.add_(self.hyper.eps * self.dt / self.lr)
+                st.v.add_(self.hyper.eps * self.h)
             if self.member.max_v:
                 torch.maximum(st.v_max, st.v, out=st.v_max)
-        r_inv, q = self._r_inv_q()
+        if first:
+            r_inv, q = self._r_inv_q()
         theta.add_(q * self.dt * self.m * r_inv, alpha=-1.0).add_(xi * r_inv, alpha=self.noise_coef)
 
     def _r_inv_q(self):
