@@ -138,11 +138,38 @@ def test_estimator_censored_exponential_and_edge_cases():
     full = mean_escape_time(t, np.ones_like(t, bool), 1e9)
     assert full["method"] == "sample-mean" and full["low"] <= 2.0 <= full["high"]
     none = mean_escape_time(np.full(10, 5.0), np.zeros(10, bool), 5.0)
-    assert none["estimate"] is None and none["low"] == pytest.approx(50 / -math.log(0.05))
+    assert none["estimate"] is None and none["low"] == pytest.approx(50 / -math.log(0.025))  # 97.5% one-sided
     r = ratio_ci(full, full)
     assert r["estimate"] == pytest.approx(1.0) and r["low"] < 1 < r["high"]
     one = ratio_ci(full, none)
     assert one["estimate"] is None and one["high"] == pytest.approx(full["high"] / none["low"])
+    assert one["one_sided"] == "upper" and one["bonferroni"]
+    low = ratio_ci(none, full)
+    assert low["one_sided"] == "lower" and low["low"] == pytest.approx(none["low"] / full["high"])
+    assert ratio_ci(none, none) is None
+
+
+def test_estimator_rejects_exponential_model_for_non_exponential_law():
+    """Driftless flow, alpha = 1.8, from the centre: exit times are far from exponential. Censoring
+    at 0.3 or 0.6 made the exponential MLE claim 1.004 [0.94, 1.08] and 0.756 [0.72, 0.79] against
+    the uncensored 0.670 [0.650, 0.689]. Now the KS gate rejects the law and only a lower bound is
+    reported, which must lie below the uncensored estimate."""
+    config = EscapeConfig(dynamics="flow", basin=Basin("none", (1.0,), (1.0, 1.0)), tail_index=1.8,
+                          noise_scale=1.0, dt=1e-2, paths=3000, max_steps=3000, dtype="float64")
+    sim = simulate(config, "flow")
+    truth = mean_escape_time(sim["exit_time"], sim["escaped"], config.horizon)
+    assert truth["method"] == "sample-mean"
+    for horizon in (0.3, 0.6):
+        t = sim["exit_time"]
+        est = mean_escape_time(np.minimum(t, horizon), sim["escaped"] & (t <= horizon), horizon)
+        assert est["method"] == "restricted-mean-bound" and est["estimate"] is None and est["gof_p"] < 0.05
+        assert est["low"] <= truth["low"]
+    # the gate keeps the exponential estimate when the law is exponential (see the test above) and a
+    # small wrong-law sample is not allowed to slip through as an estimate with a narrow CI
+    rng = np.random.default_rng(1)
+    u = rng.uniform(0.5, 1.0, 400)  # uniform exit times, censored at 0.9
+    est = mean_escape_time(np.minimum(u, 0.9), u < 0.9, 0.9)
+    assert est["method"] == "restricted-mean-bound"
 
 
 @pytest.mark.parametrize("changes,match", [
