@@ -14,7 +14,10 @@ placement, see :mod:`theory.family`). The paper prints Beale's second constant a
 
 Starts: the function's box is cut into a ``starts x starts`` grid of cells and each seed draws one
 start uniformly in every cell (stratified sampling; the toys themselves are deterministic, the
-seed only moves the start). Optionally ``grad_noise`` adds N(0, sigma^2) noise to every gradient.
+seed only moves the start). Optionally ``grad_noise`` adds N(0, sigma^2) noise to every gradient;
+the noise of a run is drawn from a stream seeded by (seed, function name, start index) alone, so
+every optimizer sees the same noise on the same start (the comparison stays paired) and it does not
+depend on the order of the functions or optimizers requested.
 
 Measure: the hitting time tau = first step t >= 0 with ||theta_t - theta*|| <= ``radius``; runs
 that never hit within ``steps`` (or diverge) are "never". The comparison statistic is the
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import math
 import time
+import zlib
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
@@ -169,6 +173,10 @@ class ToyConfig:
                 raise ValueError(str(err)) from None
         if not self.functions or not self.optimizers:
             raise ValueError("functions and optimizers must not be empty")
+        for kind, names in (("optimizer", self.optimizers), ("function", self.functions)):
+            repeated = sorted({n for n in names if list(names).count(n) > 1})
+            if repeated:
+                raise ValueError(f"duplicate {kind} name(s): {', '.join(repeated)}; list each {kind} once")
         checks = ((self.steps >= 1, f"steps must be >= 1, got {self.steps}"),
                   (self.starts >= 1, f"starts (grid cells per side) must be >= 1, got {self.starts}"),
                   (self.seeds >= 1, f"seeds must be >= 1, got {self.seeds}"),
@@ -203,9 +211,40 @@ def start_points(function: ToyFunction, config: ToyConfig, device, dtype) -> tor
     return torch.stack((cell_x, cell_y), dim=-1).reshape(-1, 2).to(device=device, dtype=dtype)
 
 
+SHOWCASE_INDEX = -1  # start index of the illustrative start in the noise seeds
+
+
+def noise_seed(seed: int, function_name: str, start_index: int) -> np.random.SeedSequence:
+    """The seed of one run's gradient-noise stream: a function of (seed, function name, start
+    index) only (start index ``SHOWCASE_INDEX`` is the illustrative start)."""
+    return np.random.SeedSequence([int(seed) % 2**64, zlib.crc32(function_name.encode()), int(start_index) + 1])
+
+
+class NoiseStreams:
+    """Per-run N(0, 1) streams of shape (dim,) per step, one numpy generator per run, drawn in
+    chunks of steps and moved to the device a chunk at a time."""
+
+    def __init__(self, seeds: list, dim: int, device, dtype, chunk: int = 256):
+        self.gens = [np.random.Generator(np.random.PCG64(s)) for s in seeds]
+        self.dim, self.device, self.dtype, self.chunk = dim, device, dtype, chunk
+        self.block, self.first = None, 0
+
+    def at(self, t: int) -> torch.Tensor:
+        """Noise of step t (1-based; steps must be requested in order)."""
+        if self.block is None or t - self.first >= self.block.shape[1]:
+            draws = np.stack([g.standard_normal((self.chunk, self.dim)) for g in self.gens])
+            self.block, self.first = torch.as_tensor(draws, device=self.device, dtype=self.dtype), t
+        return self.block[:, t - self.first]
+
+
 def simulate(function: ToyFunction, optimizer: str, starts: torch.Tensor, hyper: Hyper, steps: int,
-             radius: float, grad_noise: float = 0.0, seed: int = 0, keep: torch.Tensor | None = None) -> dict:
+             radius: float, grad_noise: float = 0.0, seed: int = 0, keep: torch.Tensor | None = None,
+             start_indices: list[int] | None = None) -> dict:
     """Run ``optimizer`` from every start at once (``theory.family.step_``).
+
+    With ``grad_noise`` > 0, run i's noise stream is seeded by ``noise_seed(seed, function.name,
+    start_indices[i])`` (default start index: i), so runs of different optimizers from the same
+    start index see the same noise.
 
     Returns per-run ``hit`` (first step within ``radius`` of the optimum, -1 if never), ``settle``
     (first step from which it stays within the radius up to ``steps``, -1 if not inside at the end),
@@ -214,7 +253,13 @@ def simulate(function: ToyFunction, optimizer: str, starts: torch.Tensor, hyper:
     theta = starts.clone()
     optimum = torch.tensor(function.optimum, device=theta.device, dtype=theta.dtype)
     state = init_state(optimizer, theta)
-    gen = generator(seed, theta.device) if grad_noise > 0 else None
+    noise = None
+    if grad_noise > 0:
+        indices = range(theta.shape[0]) if start_indices is None else start_indices
+        if len(indices) != theta.shape[0]:
+            raise ValueError(f"start_indices has {len(indices)} entries for {theta.shape[0]} starts")
+        noise = NoiseStreams([noise_seed(seed, function.name, i) for i in indices], theta.shape[-1],
+                             theta.device, theta.dtype)
     distance = torch.linalg.vector_norm(theta - optimum, dim=-1)
     inside = distance <= radius
     hit = torch.where(inside, 0, -1)
@@ -222,8 +267,8 @@ def simulate(function: ToyFunction, optimizer: str, starts: torch.Tensor, hyper:
     paths = [theta[keep].clone()] if keep is not None else None
     for t in range(1, steps + 1):
         grad = function.gradient(theta)
-        if gen is not None:
-            grad = grad + grad_noise * torch.randn(grad.shape, generator=gen, device=grad.device, dtype=grad.dtype)
+        if noise is not None:
+            grad = grad + grad_noise * noise.at(t)
         step_(optimizer, state, theta, grad, hyper)
         distance = torch.linalg.vector_norm(theta - optimum, dim=-1)
         inside = distance <= radius  # NaN compares False: a diverged run never counts as inside
@@ -308,16 +353,17 @@ def run_toys(config: ToyConfig = ToyConfig(), device: str = "auto", progress: bo
         from tqdm import tqdm
         bar = tqdm(total=len(pairs), desc="toys", unit="run", leave=False)
     results = {"functions": {}, "paired_level": paired_level, "subject": SUBJECT}
-    for f_index, name in enumerate(config.functions):
+    for name in config.functions:
         function = FUNCTIONS[name]
         starts = start_points(function, config, dev, dtype)
         showcase = torch.tensor([function.showcase_start], device=dev, dtype=dtype)
         all_starts = torch.cat((showcase, starts))  # run 0 is the illustrative start
+        start_indices = [SHOWCASE_INDEX, *range(starts.shape[0])]  # noise: same start, same noise
         per_opt, sims = {}, {}
-        for o_index, opt in enumerate(config.optimizers):
+        for opt in config.optimizers:
             sim = simulate(function, opt, all_starts, config.hyper_for(function, opt), config.steps,
-                           config.radius, config.grad_noise, seed=config.seed + 1000 * f_index + o_index,
-                           keep=torch.tensor([0], device=dev))
+                           config.radius, config.grad_noise, seed=config.seed,
+                           keep=torch.tensor([0], device=dev), start_indices=start_indices)
             sims[opt] = {k: (v[1:] if k != "paths" else v) for k, v in sim.items()}
             per_opt[opt] = summarize_optimizer(sims[opt], config.steps, config.level)
             per_opt[opt]["lr"] = config.lr_for(function, opt)
@@ -330,11 +376,16 @@ def run_toys(config: ToyConfig = ToyConfig(), device: str = "auto", progress: bo
         if SUBJECT in config.optimizers:
             comparisons = {opt: compare(sims[SUBJECT]["hit"], sims[opt]["hit"], config.steps, paired_level)
                            for opt in competitors}
+        if SUBJECT not in config.optimizers:
+            verdict = "no subject"  # AdaMomentum was not run
+        elif not competitors:
+            verdict = "no competitor"  # AdaMomentum ran alone: nothing to be fastest against
+        else:
+            verdict = function_verdict(comparisons)
         results["functions"][name] = {
             "label": function.label, "optimum": function.optimum, "box": function.box,
             "showcase_start": function.showcase_start, "starts": starts.cpu().numpy(),
-            "optimizers": per_opt, "comparisons": comparisons,
-            "verdict": function_verdict(comparisons) if comparisons else "no subject"}
+            "optimizers": per_opt, "comparisons": comparisons, "verdict": verdict}
     if bar is not None:
         bar.close()
     return results
@@ -342,7 +393,7 @@ def run_toys(config: ToyConfig = ToyConfig(), device: str = "auto", progress: bo
 
 def claim_verdict(results: dict) -> str:
     verdicts = [f["verdict"] for f in results["functions"].values()]
-    if not verdicts or any(v == "no subject" for v in verdicts) or len(verdicts) < 1:
+    if not verdicts or any(v in ("no subject", "no competitor") for v in verdicts):
         return "unchecked"
     if any(v == "not fastest" for v in verdicts):
         return "fails"
@@ -353,7 +404,7 @@ def claim_verdict(results: dict) -> str:
 
 SCALES = {
     "quick": {"toys": dict(starts=6, seeds=2, steps=400),
-              "stepsize": dict(peak_slopes=(0.01, 1.0), steps=2500)},
+              "stepsize": dict(peak_slopes=(0.01, 1.0), steps=3000)},
     "full": {"toys": dict(starts=12, seeds=5, steps=1000),
              "stepsize": dict()},
 }

@@ -8,8 +8,8 @@ import torch
 from simulations import stepsize
 from theory import reference
 
-SMALL = stepsize.StepsizeConfig(peak_slopes=(1.0, 100.0), lrs=(0.03,), beta2s=(0.999,), plateau_steps=(100,),
-                                steps=800, showcase=(1.0, 0.03, 0.999, 100))
+SMALL = stepsize.StepsizeConfig(peak_slopes=(1.0, 100.0), lrs=(0.01, 0.03), beta2s=(0.999,), plateau_steps=(100,),
+                                steps=800, showcase=(0.03, 0.999, 100))
 
 
 def test_gradient_is_derivative_of_value():
@@ -35,7 +35,7 @@ def test_geometry_area_boundaries_sit_at_the_levels():
 
 @pytest.mark.parametrize("member", stepsize.MEMBERS)
 def test_batched_simulation_matches_float64_loop(member):
-    cases = stepsize.cases(SMALL)
+    cases = stepsize.cases(SMALL, SMALL.peak_slopes)
     sim = stepsize.simulate(member, cases, [1e-16, 1e-8], SMALL)
     loop = getattr(reference, member)
     geo = stepsize.geometry(SMALL.levels, SMALL.plateau_slope)
@@ -53,8 +53,28 @@ def test_batched_simulation_matches_float64_loop(member):
 
 def test_scale_invariance_without_eps():
     """With eps ~ 0 both methods are invariant to the loss scale: the peak slope must not matter."""
-    sims = stepsize.simulate("adamomentum", stepsize.cases(SMALL), [0.0], SMALL)
-    np.testing.assert_allclose(sims["x"][:, 0], sims["x"][:, 1], rtol=1e-10, atol=1e-12)
+    cases = stepsize.cases(SMALL, SMALL.peak_slopes)  # scale 1 then scale 100, same lr/beta2/plateau
+    sims = stepsize.simulate("adamomentum", cases, [0.0], SMALL)
+    half = len(cases) // 2
+    assert [dict(c, peak_slope=0) for c in cases[:half]] == [dict(c, peak_slope=0) for c in cases[half:]]
+    np.testing.assert_allclose(sims["x"][:, :half], sims["x"][:, half:], rtol=1e-10, atol=1e-12)
+
+
+def test_decision_sweep_has_no_repeated_configurations():
+    """The decision sweep (eps ~ 0, scale-invariant) uses one loss scale, so each case is a distinct
+    run; the loss scale is varied only in the eps sensitivity sweep, where it changes the runs."""
+    config = stepsize.StepsizeConfig()
+    decision = stepsize.cases(config)
+    assert {c["peak_slope"] for c in decision} == {config.peak_slope}
+    assert len(decision) == len(config.lrs) * len(config.beta2s) * len(config.plateau_steps)
+    keys = [(c["lr"], c["beta2"], c["plateau_steps"]) for c in decision]
+    assert len(set(keys)) == len(keys)
+    sensitivity = stepsize.cases(config, config.peak_slopes)
+    assert len(sensitivity) == len(config.peak_slopes) * len(decision)
+    # at eps = 1e-8 the scale does matter (AdaMomentum's eps floor), so those runs are not repeats
+    small = stepsize.StepsizeConfig(lrs=(0.03,), beta2s=(0.999,), plateau_steps=(100,), steps=300)
+    sim = stepsize.simulate("adamomentum", stepsize.cases(small, (0.01, 1.0)), [1e-8], small)
+    assert np.max(np.abs(sim["x"][:, 0] - sim["x"][:, 1])) > 1e-3
 
 
 def test_crossing_steps():
@@ -81,17 +101,79 @@ def test_statements_follow_the_measurements():
     assert not smaller["A"]["true"] and smaller["C"]["true"] and not smaller["B"]["true"]
 
 
+def test_area_steps_and_resolution():
+    path = np.array([-5.0, -4.0, -3.5, -3.2, -1.0, 0.5, -0.2, 0.7])
+    # steps start at x_0..x_4 before arriving at x_m = 0 (step 5); in [-4, -3): x_1, x_2, x_3
+    assert stepsize.area_steps(path, (-4.0, -3.0), 0.0) == 3
+    assert stepsize.area_steps(path, (-0.9, 0.0), 0.0) == 0  # jumped over: never a step there
+    assert stepsize.area_steps(path, (0.6, 0.8), 0.0) == 0  # after the first arrival: not counted
+    assert SMALL.resolved_steps == 30 and SMALL.steps_for(1.0) == 10  # 3 and 1 times 1 / (1 - 0.9)
+    # the fake runs cross A (width ~1.7) in ~40 steps of 0.043 and C (width ~0.32) in ~7
+    geo = stepsize.geometry(SMALL.levels, SMALL.plateau_slope)
+    case = stepsize.evaluate_case(_fake_sims(2.0, 1.0, 1.0), 0, SMALL, geo)
+    assert case["resolved"] == {"A": True, "B": True, "C": False}
+
+
+def _evaluation(resolved: bool, fraction: float = 1.0, exit_ratio: float = 1.2, entry: float = 0.5):
+    statements = {key: {"fraction": fraction, "median_ratio": 2.0, "median_m_over_g": 1.5} for key in "AC"}
+    statements["B"] = {"m_over_g_entry": entry, "m_over_g_exit": exit_ratio, "m_over_g_max": exit_ratio}
+    for key, st in statements.items():
+        st["true"] = stepsize.statement_true(key, st, SMALL.catch_up if key == "B" else SMALL.min_fraction)
+    steps = 40 if resolved else 5
+    return {"complete": True, "case": {"resolved": resolved},
+            "steps_in_area": {k: {m: steps for m in stepsize.MEMBERS} for k in "ABC"},
+            "resolved": {k: resolved for k in "ABC"}, "statements": statements}
+
+
+def test_verdict_is_decided_on_resolved_cases_only():
+    good, unresolved_bad = _evaluation(True), _evaluation(False, fraction=0.1, exit_ratio=0.2)
+    summary = stepsize.summarize([good, unresolved_bad], SMALL)
+    for key in "ABC":  # a failure outside the premise is reported but does not decide
+        assert summary[key]["verdict"] == "holds"
+        assert (summary[key]["true_in"], summary[key]["of"]) == (1, 1)
+        assert (summary[key]["unresolved_true_in"], summary[key]["unresolved_of"]) == (0, 1)
+    resolved_bad = _evaluation(True, fraction=0.1, exit_ratio=0.2)
+    summary = stepsize.summarize([good, resolved_bad], SMALL)
+    for key in "ABC":  # the same failure in a resolved case is a counterexample
+        assert summary[key]["verdict"] == "fails" and summary[key]["failed_cases"] == [{"resolved": True}]
+    summary = stepsize.summarize([unresolved_bad], SMALL)
+    assert all(summary[key]["verdict"] == "unchecked" for key in "ABC")  # nothing resolved
+
+
+def test_threshold_and_resolution_sweeps_are_reported():
+    borderline = _evaluation(True, fraction=0.85, exit_ratio=0.85)  # true at 0.8, false at 0.9 and 0.95
+    summary = stepsize.summarize([_evaluation(True), borderline], SMALL)
+    for key in "ABC":
+        assert summary[key]["verdict"] == "fails"
+        assert summary[key]["threshold_sweep"] == {"0.8": 2, "0.9": 1, "0.95": 1}
+    # B also needs the exit ratio to be no lower than on entry
+    falling = _evaluation(True, exit_ratio=0.95, entry=0.97)
+    assert not falling["statements"]["B"]["true"]
+    # cases with 5 steps count only under no resolution rule; with 40 steps under all three
+    summary = stepsize.summarize([_evaluation(True), _evaluation(False, fraction=0.1)], SMALL)
+    assert summary["A"]["resolution_sweep"] == {"10": [1, 1], "20": [1, 1], "30": [1, 1]}
+
+
 def test_run_and_rows():
     results = stepsize.run_stepsize(SMALL)
-    assert results["decision"]["summary"]["cases"] == 2
+    assert results["decision"]["summary"]["cases"] == 2  # lr 0.01 and 0.03 at one loss scale
+    assert results["sensitivity"]["summary"]["cases"] == 4  # x 2 loss scales
+    assert results["showcase"]["case"] == {"peak_slope": 1.0, "lr": 0.03, "beta2": 0.999, "plateau_steps": 100,
+                                           "eps": 1e-16}
     rows = stepsize.stepsize_rows(results)
     assert [r["claim"] for r in rows] == ["sec3.1-area-A", "sec3.1-area-B", "sec3.1-area-C"]
-    for row in rows:
-        assert row["verdict"] in {"holds", "fails", "unchecked"}
-        assert "cases" in row["evidence"]
-    # the verdict is the summary's, which is "holds" only if true in every complete case
-    summary = results["decision"]["summary"]["A"]
-    assert (rows[0]["verdict"] == "holds") == (summary["true_in"] == summary["of"] > 0)
+    for key, row in zip("ABC", rows):
+        summary = results["decision"]["summary"][key]
+        assert row["verdict"] == summary["verdict"] and row["method"] == "simulation"
+        # the verdict is "holds" only if true in every resolved case, "unchecked" if there is none
+        if summary["of"] == 0:
+            assert row["verdict"] == "unchecked"
+        else:
+            assert (row["verdict"] == "holds") == (summary["true_in"] == summary["of"])
+        assert f"true in {summary['true_in']}/{summary['of']} cases" in row["evidence"]
+        assert ">= 30 steps" in row["evidence"] and "0.8:" in row["evidence"]
+    # lr 0.01 resolves area A (AdaMomentum's stepsize is larger there); lr 0.03 crosses it too fast
+    assert results["decision"]["summary"]["A"]["of"] == 1 and rows[0]["verdict"] == "holds"
 
 
 def test_config_validation():
@@ -99,3 +181,7 @@ def test_config_validation():
         stepsize.StepsizeConfig(levels=(0.5, 0.1))
     with pytest.raises(ValueError, match="plateau_slope"):
         stepsize.StepsizeConfig(plateau_slope=0.05)
+    with pytest.raises(ValueError, match="threshold_sweep"):
+        stepsize.StepsizeConfig(threshold_sweep=(0.9, 1.5))
+    with pytest.raises(ValueError, match="showcase"):
+        stepsize.StepsizeConfig(showcase=(1.0, 0.01, 0.999, 400))

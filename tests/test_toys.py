@@ -96,6 +96,58 @@ def test_claim_verdict_rules():
     assert toys.claim_verdict(res("fastest", "not fastest")) == "fails"
     assert toys.claim_verdict(res("fastest", "inconclusive")) == "unchecked"
     assert toys.claim_verdict(res("no subject")) == "unchecked"
+    assert toys.claim_verdict(res("fastest", "no competitor")) == "unchecked"
+
+
+def test_subject_alone_is_no_competitor_and_duplicates_are_rejected():
+    alone = toys.run_toys(toys.ToyConfig(functions=("sphere",), optimizers=("adamomentum",), steps=20, starts=2),
+                          device="cpu")
+    assert alone["functions"]["sphere"]["verdict"] == "no competitor"
+    assert toys.claim_verdict(alone) == "unchecked"
+    without = toys.run_toys(toys.ToyConfig(functions=("sphere",), optimizers=("adam",), steps=20, starts=2),
+                            device="cpu")
+    assert without["functions"]["sphere"]["verdict"] == "no subject"
+    # with a competitor the same run gets a real verdict
+    pair = toys.run_toys(toys.ToyConfig(functions=("sphere",), optimizers=("adam", "adamomentum"), steps=20,
+                                        starts=2), device="cpu")
+    assert pair["functions"]["sphere"]["verdict"] in {"fastest", "not fastest", "inconclusive"}
+    with pytest.raises(ValueError, match="duplicate optimizer name"):
+        toys.ToyConfig(optimizers=("adam", "adamomentum", "adam"))
+    with pytest.raises(ValueError, match="duplicate function name"):
+        toys.ToyConfig(functions=("sphere", "sphere"))
+
+
+def test_noise_depends_on_seed_function_and_start_only():
+    function = toys.FUNCTIONS["camel"]
+    starts = torch.tensor([[0.7, -1.1], [-1.9, 1.3], [0.2, 0.05]], dtype=torch.float64)
+    hyper = toys.ToyConfig().hyper_for(function, "adam")
+    run = (lambda s, idx, seed=0: toys.simulate(function, "adam", s, hyper, 300, 0.05, grad_noise=0.5, seed=seed,
+                                                keep=torch.arange(s.shape[0]), start_indices=idx)["paths"])
+    base = run(starts, [0, 1, 2])
+    # the same start index gets the same noise wherever it sits in the batch (chunk boundary crossed)
+    np.testing.assert_array_equal(run(starts[[2, 0]], [2, 0]), base[[2, 0]])
+    # another start index, seed or function: other noise (a wrong variant that reused one stream fails)
+    assert not np.allclose(run(starts[[0]], [1]), base[[0]])
+    assert not np.allclose(run(starts, [0, 1, 2], seed=1), base)
+    s1, s2 = (toys.noise_seed(0, name, 3) for name in ("camel", "sphere"))
+    assert not np.array_equal(np.random.default_rng(s1).standard_normal(4), np.random.default_rng(s2).standard_normal(4))
+
+
+def test_noisy_runs_are_paired_across_optimizers_and_orders():
+    kw = dict(steps=40, starts=2, seeds=1, grad_noise=0.3)
+    a = toys.run_toys(toys.ToyConfig(functions=("sphere", "beale"), optimizers=("adam", "adamomentum"), **kw), "cpu")
+    b = toys.run_toys(toys.ToyConfig(functions=("beale", "sphere"), optimizers=("adamomentum", "rmsprop", "adam"),
+                                     **kw), "cpu")
+    for name in ("sphere", "beale"):
+        for opt in ("adam", "adamomentum"):
+            pa, pb = a["functions"][name]["optimizers"][opt], b["functions"][name]["optimizers"][opt]
+            np.testing.assert_array_equal(pa["hit"], pb["hit"])
+            np.testing.assert_array_equal(pa["showcase_path"], pb["showcase_path"])
+    # paired: with noise, adam and adamw without weight decay are the same method, so they take identical
+    # paths from every start only if they see the same noise there
+    c = toys.run_toys(toys.ToyConfig(functions=("sphere",), optimizers=("adam", "adamw"), **kw), "cpu")
+    res = c["functions"]["sphere"]["optimizers"]
+    np.testing.assert_array_equal(res["adam"]["showcase_path"], res["adamw"]["showcase_path"])
 
 
 def test_config_validation_names_the_parameter():
@@ -110,7 +162,7 @@ def test_config_validation_names_the_parameter():
 def test_experiment_rows_and_outputs(tmp_path):
     config = toys.ToyConfig(steps=60, starts=2, seeds=2)
     small = stepsize.StepsizeConfig(peak_slopes=(1.0,), lrs=(0.03,), beta2s=(0.999,), plateau_steps=(100,),
-                                    steps=800, showcase=(1.0, 0.03, 0.999, 100))
+                                    steps=800, showcase=(0.03, 0.999, 100))
     record = toys.run_experiment(config, small, device="cpu")
     rows = toys.ledger_rows(record)
     assert [r["claim"] for r in rows] == [toys.CLAIM, "sec3.1-area-A", "sec3.1-area-B", "sec3.1-area-C"]
@@ -135,3 +187,17 @@ def test_cli_runs_and_rejects_bad_input(tmp_path, capsys):
         main(["toys", "--steps", "0", "--out", str(out)])
     assert err.value.code == 2
     assert "steps" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as err:
+        main(["toys", "--optimizers", "adam,adamomentum,adam", "--skip-stepsize", "--out", str(out)])
+    assert err.value.code == 2
+    assert "duplicate optimizer" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as err:
+        main(["toys", "--functions", "sphere,sphere", "--out", str(out)])
+    assert err.value.code == 2
+    assert "duplicate toy function" in capsys.readouterr().err
+    assert main(["toys", "--functions", "sphere", "--optimizers", "adamomentum", "--steps", "10", "--starts", "2",
+                 "--skip-stepsize", "--out", str(out)]) == 0
+    assert "sec5.1.1-toy-fastest: unchecked" in capsys.readouterr().out
+    import json
+    assert json.loads((out / "toys.json").read_text())["results"]["toys"]["functions"]["sphere"]["verdict"] == \
+        "no competitor"

@@ -23,6 +23,9 @@ def _function_list(text: str) -> list[str]:
             raise argparse.ArgumentTypeError(f"unknown toy function {name!r}; valid: {', '.join(toys.FUNCTIONS)}")
     if not names:
         raise argparse.ArgumentTypeError("expected at least one function name")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise argparse.ArgumentTypeError(f"duplicate toy function(s): {', '.join(repeated)}; list each once")
     return names
 
 
@@ -160,7 +163,8 @@ def stepsize_figure(results: dict, out: Path) -> Path:
     axes[2].set_xlabel("position x (start of the step)")
     axes[1].legend(fontsize=8)
     summary = results["decision"]["summary"]
-    axes[0].set_title(f"Figure 1 check (lr {case['lr']}, beta2 {case['beta2']}, eps {case['eps']:g}); over the sweep: "
+    axes[0].set_title(f"Figure 1 check (lr {case['lr']}, beta2 {case['beta2']}, eps {case['eps']:g}); "
+                      f"over the cases that resolve each area: "
                       + ", ".join(f"{k} {summary[k]['verdict']} ({summary[k]['true_in']}/{summary[k]['of']})"
                                   for k in "ABC"), fontsize=9)
     path = save_figure_atomic(fig, out / "stepsize_figure1.png", dpi=110, bbox_inches="tight")
