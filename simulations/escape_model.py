@@ -116,6 +116,7 @@ class EscapeConfig:
     device: str = "cpu"
     dtype: str = "float32"
     warmup: int = 0  # steps before the clock starts; a path leaving the basin then restarts at start
+    noise_coefficient: float | None = None  # sde: upsilon of eq. (3); default lr^(1 - 1/alpha)
     compact_every: int = 64
     monitor_every: int = 16
 
@@ -128,6 +129,8 @@ class EscapeConfig:
             raise ValueError(f"noise_scale must be >= 0 and finite, got {self.noise_scale}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.noise_coefficient is not None and not (self.noise_coefficient > 0 and math.isfinite(self.noise_coefficient)):
+            raise ValueError(f"noise_coefficient (upsilon) must be > 0 and finite, got {self.noise_coefficient}")
         if self.dt is not None and not self.dt > 0:
             raise ValueError(f"dt must be > 0, got {self.dt}")
         if self.dynamics == "sde" and self.time_step > self.lr * (1 + 1e-12):
@@ -177,7 +180,10 @@ class EscapeConfig:
 
     @property
     def upsilon(self) -> float:
-        """upsilon = lr^(1 - 1/alpha) of eq. (3)."""
+        """upsilon of eq. (3): ``noise_coefficient`` when given (the Lemma 1 experiment varies it alone,
+        with dt and the moment rates fixed), else lr^(1 - 1/alpha)."""
+        if self.noise_coefficient is not None:
+            return self.noise_coefficient
         return self.lr ** (1.0 - 1.0 / self.tail_index)
 
     @property

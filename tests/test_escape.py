@@ -247,6 +247,79 @@ def _tiny_results():
     return to_jsonable(out)
 
 
+def _prop_row(key, ratio, hold=True):
+    return {"key": key, "ratio": ratio, "assumptions_hold": hold, "a1": True, "a3_betas": True,
+            "a3_direction_violation_rate": {"adam": 0.0, "adamomentum": 0.0}, "a5_adamomentum": hold,
+            "a5_fraction_last_half": 1.0, "r_mean": {"adam": [1.0], "adamomentum": [1.0]}}
+
+
+def _prop_verdict(rows):
+    from simulations import escape
+
+    rec = {"results": {"prop1": {"runs": [], "summary": {"table": rows}}}}
+    return {r["claim"]: r for r in escape.ledger_rows(rec)}["proposition-1"]["verdict"]
+
+
+def test_proposition1_verdict_scope_and_straddling():
+    above = {"estimate": 2.0, "low": 1.5, "high": 3.0}
+    below = {"estimate": 0.1, "low": 0.05, "high": 0.2}
+    straddle = {"estimate": 1.1, "low": 0.8, "high": 1.4}
+    flat, asym, sharp = "sde:flat/noise-dominated", "sde:asymmetric/noise-dominated", "sde:sharp/noise-dominated"
+    assert _prop_verdict([_prop_row(flat, above), _prop_row(asym, above)]) == "holds"
+    # a sharp basin is outside the claim: it cannot make the verdict fail
+    assert _prop_verdict([_prop_row(flat, above), _prop_row(asym, above), _prop_row(sharp, below)]) == "holds"
+    assert _prop_verdict([_prop_row(flat, above), _prop_row(asym, below)]) == "fails"
+    assert _prop_verdict([_prop_row(flat, above), _prop_row(asym, straddle)]) == "unchecked"
+    assert _prop_verdict([_prop_row(flat, below, hold=False), _prop_row(asym, below, hold=False)]) == \
+        "assumption-violated"
+    upper = {"estimate": None, "low": 0.0, "high": 0.5, "one_sided": "upper"}
+    lower = {"estimate": None, "low": 1.2, "high": math.inf, "one_sided": "lower"}
+    assert _prop_verdict([_prop_row(flat, upper)]) == "fails"
+    assert _prop_verdict([_prop_row(flat, lower)]) == "holds"
+
+
+def test_weighted_slope_widens_for_misfit():
+    from simulations.escape import weighted_slope
+
+    x = [1.0, 2.0, 4.0]
+    good = weighted_slope(x, [1.0, 2.0, 4.0], [0.05] * 3)
+    bad = weighted_slope(x, [1.0, 4.0, 4.0], [0.05] * 3)
+    assert good["ci_inflation"] == 1.0 and good["low"] <= 1.0 <= good["high"]
+    assert bad["ci_inflation"] > 3 and (bad["high"] - bad["low"]) > 3 * (good["high"] - good["low"])
+
+
+def test_lemma1_missing_fit_is_unchecked_not_fails():
+    from simulations import escape
+
+    rec = {"results": _tiny_results()}
+    lemma = rec["results"]["lemma1"]
+    for run in lemma["runs"]:
+        for r in run["results"].values():
+            for k in ("assumption-1", "assumption-3-betas", "assumption-3-direction"):
+                r["assumptions"].setdefault(k, {"holds": True, "violation_rate": 0.0})["holds"] = True
+    lemma["summary"]["fits"] = {"adam": None, "adamomentum": {"slope": 1.0, "low": 0.5, "high": 1.5, "chi2": 0.0,
+                                                               "dof": 1}}
+    row = {r["claim"]: r for r in escape.ledger_rows(rec)}["lemma-1"]
+    assert row["verdict"] == "unchecked" and row["details"]["missing_fits"] == ["adam"]
+    assert row["details"]["conditions"]["fixed"]["lr"] == [0.01]
+    lemma["summary"]["fits"]["adam"] = {"slope": -2.0, "low": -2.5, "high": -1.5, "chi2": 0.0, "dof": 1}
+    assert {r["claim"]: r for r in escape.ledger_rows(rec)}["lemma-1"]["verdict"] == "fails"
+
+
+def test_assumption_evidence_built_from_values():
+    from simulations import escape
+
+    rec = {"results": _tiny_results()}
+    rows = {r["claim"]: r for r in escape.ledger_rows(rec)}
+    assert "beta1=0.9, beta2=0.999" in rows["assumption-3"]["evidence"]
+    assert "alpha=1.5" in rows["assumption-5"]["evidence"]
+    for run in rec["results"]["prop1"]["runs"]:
+        run["config"]["beta2"] = 0.95
+        run["config"]["tail_index"] = 1.8
+    rows = {r["claim"]: r for r in escape.ledger_rows(rec)}
+    assert "beta2=0.95" in rows["assumption-3"]["evidence"] and "alpha=1.8" in rows["assumption-5"]["evidence"]
+
+
 @pytest.mark.slow
 def test_quick_scale_runs_and_gives_rows():
     from simulations import escape

@@ -170,7 +170,8 @@ def _plot_presets(plt, res):
             for run in res["lemma1"]["runs"]:
                 m = run["results"][label]["mean_escape_time"]
                 if m["estimate"] is not None:
-                    ups = run["config"]["lr"] ** (1 - 1 / run["config"]["tail_index"])
+                    ups = run["config"].get("noise_coefficient") or run["config"]["lr"] ** (
+                        1 - 1 / run["config"]["tail_index"])
                     ax.errorbar([ups], [m["estimate"]], yerr=_err(m), fmt="o", capsize=3,
                                 color="C0" if label == "adam" else "C1")
             fit = res["lemma1"]["summary"]["fits"][label]
@@ -179,7 +180,7 @@ def _plot_presets(plt, res):
                         label=f"{label}: slope {fit['slope']:.2f} [{fit['low']:.2f}, {fit['high']:.2f}]")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("upsilon = lr^(1-1/alpha)")
+        ax.set_xlabel("upsilon (noise coefficient of eq. (3); lr, dt fixed)")
         ax.set_ylabel("E Gamma (sde time)")
         ax.set_title("Lemma 1: predicted slope +1 (as stated), IP: -alpha", fontsize=9)
         ax.legend(fontsize=7)
