@@ -143,7 +143,7 @@ def test_closure_is_evaluated_with_grad_enabled_and_its_loss_returned():
 
     with torch.no_grad():
         loss = opt.step(closure)
-    assert float(loss) == 4.0 and float(p) < 2.0
+    assert loss.item() == 4.0 and p.item() < 2.0
 
 
 def test_maximize_ascends():
