@@ -215,6 +215,20 @@ def test_cli_bad_input_exits_2(capsys):
     assert "tail_index" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("extra,match", [
+    (["--basin", "asymmetric", "--width", "0.25"], "two half-widths"),
+    (["--dynamics", "discrete", "--dt", "0.001"], "dt"),
+])
+def test_cli_rejects_ambiguous_input(extra, match, capsys, tmp_path):
+    from simulations.cli import main
+
+    with pytest.raises(SystemExit) as err:
+        main(["escape", "--paths", "10", "--max-steps", "10", "--device", "cpu", "--out", str(tmp_path / "x"),
+              "--no-progress"] + extra)
+    assert err.value.code == 2
+    assert match in capsys.readouterr().err
+
+
 def test_ledger_rows_from_tiny_record():
     from simulations import escape
 

@@ -45,10 +45,15 @@ def config_from_args(args):
     from simulations.runtime import resolve_device
 
     width = list(args.width)
+    if args.basin == "asymmetric" and len(width) != 2:
+        raise ValueError(f"width: an asymmetric basin needs two half-widths (right,left), got {args.width}")
     if len(width) == 1:
         width = width * 2
     if len(width) != 2:
         raise ValueError(f"width takes one value or two (right,left), got {args.width}")
+    if args.dt is not None and args.dynamics == "discrete":
+        raise ValueError("dt: the discrete dynamics steps one iteration = lr time units; --dt applies to flow "
+                         "and sde only")
     basin = Basin(args.basin, tuple(args.curvature), tuple(width))
     return EscapeConfig(
         dynamics=args.dynamics, optimizers=tuple(args.optimizers), basin=basin, tail_index=args.tail_index,
