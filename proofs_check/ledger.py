@@ -16,11 +16,14 @@ Combination rule (:func:`combine`), applied to the rows of one claim, "unchecked
 2. else any ``fails`` -> ``fails`` (a reproducible counterexample, to the statement or to a step the
    proof relies on);
 3. else any ``assumption-violated`` -> ``assumption-violated``;
-4. else ``proved`` when at least one claim-scoped row is ``proved`` and every other row is
+4. else, when every usable row is step-scoped -> ``unchecked`` (reason "only proof steps checked"):
+   proved or holding steps of a proof are not evidence that the statement holds;
+5. else ``proved`` when at least one claim-scoped row is ``proved`` and every other row is
    ``proved`` or ``holds`` (measurement agrees with the proof);
-5. else ``holds`` (numeric/simulation support, or only proof steps proved);
-6. no usable row -> ``unchecked``, with the reason: the error of each experiment expected to feed
-   the claim (``missing``) or "no check".
+6. else ``holds`` (claim-scoped numeric/simulation support);
+7. no usable row -> ``unchecked``, with the reason: the evidence of the inconclusive ("unchecked")
+   rows when there are any, else the error of each experiment expected to feed the claim
+   (``missing``), else "no check".
 
 Every row is kept in the ledger entry, so the evidence behind a verdict is never lost.
 """
@@ -57,7 +60,7 @@ CLAIMS: list[dict] = [
      "statement": "Plateau to slope: Adam's stepsize shrinks while AdaMomentum's stays large (|m| lags |g|)."},
     {"id": "sec3.1-area-B", "where": "Section 3.1, Figure 1", "sources": ["toys"],
      "statement": "Steep slope: |m_t| gradually becomes as large as |g_t|."},
-    {"id": "sec3.1-area-C", "where": "Section 3.1, Figure 1", "sources": ["toys"],
+    {"id": "sec3.1-area-C", "where": "Section 3.1, Figure 1", "sources": ["proofs", "toys"],
      "statement": "Slope to basin: AdaMomentum's stepsize stays smaller than Adam's (|m| > |g|)."},
     {"id": "lemma-1", "where": "Section 3.2, Lemma 1", "sources": ["escape"],
      "statement": "Under Assumptions 1-3, E(escape time) = Theta(upsilon / m(Upsilon))."},
@@ -103,7 +106,8 @@ def symbolic_checks() -> list[tuple[str, object]]:
         ("sec3.1-limiting-stepsizes", eps.check_limiting_stepsizes),
         ("sec3.1-limiting-stepsizes", eps.check_approximation_region),
         ("sec3.1-stepsize-ordering", eps.check_stepsize_ordering),
-        ("sec3.1-stepsize-ordering", eps.check_stepsize_ordering_under_noise),
+        ("sec3.1-stepsize-ordering", eps.check_stepsize_ordering_same_k),
+        ("sec3.1-area-C", eps.check_stepsize_near_optimum_under_noise),
         ("corollary-1", reg.check_momentum_induction), ("corollary-1", reg.check_v_induction),
         ("corollary-1", reg.check_series_bound), ("corollary-1", reg.check_corollary_1_arithmetic),
         ("theorem-1", reg.check_theorem_1_key_inequality),
@@ -147,6 +151,8 @@ def combine(rows: list[dict]) -> str:
     for dominant in ("unsatisfiable", "fails", "assumption-violated"):
         if dominant in verdicts:
             return dominant
+    if all(_scope(r) == "step" for r in used):
+        return "unchecked"
     if any(r["verdict"] == "proved" and _scope(r) == "claim" for r in used):
         return "proved"
     return "holds"
@@ -162,6 +168,19 @@ def _unchecked_reason(claim: dict, missing: dict[str, str]) -> str:
     return "no check produced a row"
 
 
+def _reason_for(claim: dict, mine: list[dict], missing: dict[str, str]) -> str:
+    """Why a claim is unchecked: only proof steps, inconclusive rows (their evidence), or missing sources."""
+    used = [r for r in mine if r["verdict"] != "unchecked"]
+    if used:
+        reason = f"only proof steps checked ({len(used)} step row{'s' if len(used) > 1 else ''}, no row on the statement)"
+        rest = _unchecked_reason(claim, missing)
+        return reason if rest == "no check produced a row" else f"{reason}; {rest}"
+    inconclusive = [r for r in mine if r["verdict"] == "unchecked"]
+    if inconclusive:
+        return "inconclusive: " + " | ".join(" ".join(str(r["evidence"]).split()) for r in inconclusive)
+    return _unchecked_reason(claim, missing)
+
+
 def build_ledger(rows: list[dict], missing: dict[str, str] | None = None) -> list[dict]:
     """One entry per claim id (in the paper's order), combining all rows for it."""
     missing = missing or {}
@@ -175,7 +194,7 @@ def build_ledger(rows: list[dict], missing: dict[str, str] | None = None) -> lis
         entry = {"claim": claim["id"], "where": claim["where"], "statement": claim["statement"],
                  "verdict": verdict, "methods": sorted({r["method"] for r in mine}), "rows": mine}
         if verdict == "unchecked":
-            entry["reason"] = _unchecked_reason(claim, missing)
+            entry["reason"] = _reason_for(claim, mine, missing)
         ledger.append(entry)
     unknown = sorted({r.get("claim") for r in rows} - set(CLAIM_IDS))
     if unknown:

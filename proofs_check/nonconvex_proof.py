@@ -108,11 +108,35 @@ def check_theorem_2_v_bound() -> CheckResult:
 
 
 def check_min_v_from_eps(eps_value: float = 1e-8, beta2: float = 0.999) -> CheckResult:
-    """Theorem 2 assumes min v_t,j >= c > 0; with eps inside v (no bias correction) v_t >= eps for
-    every t >= 1, so c = eps is always available (a positive note, not a gap)."""
-    v_floor = eps_value  # v_1 >= eps and v_t >= b2 v_{t-1} + eps >= eps
-    return CheckResult("theorem-2-c", "theorem-2", "proved", "symbolic",
-                       f"Hypothesis min v_t >= c holds for AdaMomentum with c = eps (v_t = b2 v_(t-1) + (1-b2) m_t^2 "
-                       f"+ eps >= eps), e.g. c = {v_floor:g}; the bound's C1 H^2 eta/c term then scales as 1/eps "
-                       f"(= {1 / v_floor:.3g} at eps = {eps_value:g}), and the limit v_t >= eps (1-b2^t)/(1-b2) -> "
-                       f"{eps_value / (1 - beta2):.3g} is the sharper floor.", scope="step")
+    """Theorem 2 assumes min v_t,j >= c > 0. With eps inside v (no bias correction) v_t >= eps for every
+    t >= 1, by induction (sympy): v_1 - eps = (1-b2) m_1^2 >= 0 and, if v_{t-1} = eps + w with w >= 0,
+    v_t - eps = b2 (eps + w) + (1-b2) m_t^2 >= 0. So c = eps works exactly when eps > 0; for eps <= 0
+    zero gradients give v_t = eps (1-b2^t)/(1-b2) <= 0, and no c > 0 exists."""
+    b2s = sp.Symbol("beta2", positive=True)
+    e = sp.Float(eps_value) if eps_value != 0 else sp.Integer(0)
+    mm = sp.Symbol("m", real=True)
+    w = sp.Symbol("w", nonnegative=True)
+    one_minus = sp.Symbol("d", positive=True)  # 1 - b2 > 0
+    base = sp.expand(((1 - b2s) * mm**2 + e - e).subs(b2s, 1 - one_minus))
+    step = sp.expand((b2s * (e + w) + (1 - b2s) * mm**2 + e - e).subs(b2s, 1 - one_minus))
+    # The step needs b2 <= 1 too: write b2 = 1 - d with 0 < d < 1, i.e. b2 = 1/(1 + u) for the b2 factor.
+    u = sp.Symbol("u", positive=True)
+    step_u = sp.expand((b2s * (e + w) + (1 - b2s) * mm**2 + e - e).subs(b2s, 1 / (1 + u)))
+    expressions = {"v_1 - eps": base, "v_t - eps given v_(t-1) = eps + w": step, "same, b2 = 1/(1+u)": step_u}
+    base_ok = bool(base.is_nonnegative)
+    step_ok = bool(sp.simplify(step_u * (1 + u)).is_nonnegative)
+    c_positive = bool(e.is_positive)  # the hypothesis needs c = eps > 0
+    if base_ok and step_ok and c_positive:
+        return CheckResult("theorem-2-c", "theorem-2", "proved", "symbolic",
+                           f"Hypothesis min v_t >= c > 0 holds for AdaMomentum with c = eps: by induction (sympy) "
+                           f"v_1 - eps = (1-b2) m_1^2 >= 0 and v_t - eps = b2 (v_(t-1) - eps) + b2 eps + (1-b2) m_t^2 "
+                           f">= 0 for b2 in (0, 1), eps > 0. At eps = {eps_value:g} the bound's C1 H^2 eta/c term then "
+                           f"scales as 1/eps (= {1 / eps_value:.3g}); the closed form gives the sharper floor "
+                           f"v_t >= eps (1-b2^t)/(1-b2) -> {eps_value / (1 - beta2):.3g}.", scope="step",
+                           expressions=expressions)
+    zero_grad_v = [eps_value * (1 - beta2**t) / (1 - beta2) for t in (1, 2, 10)]
+    return CheckResult("theorem-2-c", "theorem-2", "fails", "symbolic",
+                       f"With eps = {eps_value:g} <= 0 the route c = eps gives no c > 0: with zero gradients "
+                       f"v_t = eps (1-b2^t)/(1-b2) = {', '.join(f'{x:.3g}' for x in zero_grad_v)} at t = 1, 2, 10, so "
+                       f"min v_t >= c > 0 is not guaranteed.", scope="step", expressions=expressions,
+                       details={"zero_gradient_v": zero_grad_v})

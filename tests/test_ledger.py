@@ -42,7 +42,11 @@ def test_combination_rule(verdicts, expected):
 
 
 def test_proved_steps_alone_do_not_prove_the_claim():
-    assert L.combine([row("theorem-1", "proved", scope="step")]) == "holds"
+    assert L.combine([row("theorem-1", "proved", scope="step")]) == "unchecked"
+    assert L.combine([row("theorem-1", "proved", scope="step"), row("theorem-1", "holds", scope="step")]) == "unchecked"
+    assert L.combine([row("theorem-1", "proved", scope="step"), row("theorem-1", "holds", "simulation")]) == "holds"
+    entry = {e["claim"]: e for e in L.build_ledger([row("theorem-1", "proved", scope="step")])}["theorem-1"]
+    assert entry["verdict"] == "unchecked" and entry["reason"].startswith("only proof steps checked")
     assert L.combine([row("theorem-1", "proved", scope="step"), row("theorem-1", "proved")]) == "proved"
     assert L.combine([row("theorem-1", "proved", scope="step"), row("theorem-1", "fails", scope="step")]) == "fails"
 
@@ -61,6 +65,14 @@ def test_build_ledger_keeps_every_row_and_explains_unchecked():
     assert "trace" not in by_id["lemma-1"]["reason"]
     assert "toys" in by_id["sec3.1-area-A"]["reason"]
     assert by_id["memory-cost"]["reason"] == "no check produced a row"
+
+
+def test_inconclusive_row_gives_its_evidence_as_the_reason():
+    rows = [row("sec3.1-area-A", "unchecked", "simulation", evidence="interval [0.9, 1.1] straddles 1")]
+    entry = {e["claim"]: e for e in L.build_ledger(rows)}["sec3.1-area-A"]
+    assert entry["verdict"] == "unchecked"
+    assert "straddles 1" in entry["reason"] and "expected source" not in entry["reason"]
+    assert L.headline(entry) == entry["reason"]
 
 
 def test_build_ledger_rejects_bad_verdicts_and_reports_unknown_claims():
@@ -149,6 +161,26 @@ def test_verify_command_gate(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(L, "symbolic_rows", lambda: [row("table-1", "fails")])
     assert cli.main(args) == 1
     assert "table-1: recorded proved, now fails" in capsys.readouterr().out
+
+
+def test_verify_keeps_the_default_docs_unless_every_experiment_ran(tmp_path, monkeypatch, capsys):
+    from simulations.commands import verify
+
+    monkeypatch.setattr(L, "symbolic_rows", lambda: [row("table-1", "proved")])
+    monkeypatch.setattr(L, "RECORD_PATH", tmp_path / "recorded.json")
+    monkeypatch.setattr(verify, "DEFAULT_DOCS", tmp_path / "default-ledger.md")
+    base = ["verify", "--out", str(tmp_path / "out")]
+    cli.main(base + ["--experiments", ""])
+    assert not (tmp_path / "default-ledger.md").exists()
+    assert "NOT writing" in capsys.readouterr().err
+    # An explicit --docs is honoured even then.
+    cli.main(base + ["--experiments", "", "--docs", str(tmp_path / "explicit.md")])
+    assert (tmp_path / "explicit.md").exists()
+    # Every experiment ran: the default path is written.
+    everything = {name: [] for name in experiments.EXPERIMENTS}
+    monkeypatch.setattr(experiments, "run_experiment", _fake_run_experiment(everything))
+    cli.main(base)
+    assert (tmp_path / "default-ledger.md").exists()
 
 
 def test_verify_rejects_unknown_experiment(tmp_path):

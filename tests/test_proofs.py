@@ -71,18 +71,41 @@ def test_approximation_region_bounds_are_exact():
 
 def test_stepsize_ordering_at_equal_v():
     result = E.check_stepsize_ordering()
-    assert result.verdict == "proved"
+    assert result.verdict == "proved" and result.scope == "claim" and result.method == "symbolic"
     assert result.details["boundary_sqrt_vhat_prime"] == pytest.approx((1000 - 1e-8) / 2)
+    default = result.details["cases"][0]
+    assert default["ratio_bound_on_premise"] == pytest.approx(math.sqrt(1e-3) * (1 + 1e-4))
     assert E.check_stepsize_ordering(eps_inside=False).verdict == "fails"
+    # "much smaller" is part of the check: b2 = 0.9 gives a premise bound of 0.32.
+    assert E.check_stepsize_ordering(cases=((1e-8, 0.9),)).verdict == "fails"
 
 
-def test_stepsize_ordering_under_noise_matches_stationary_proxy():
-    low = E.check_stepsize_ordering_under_noise(noise_stds=(1e-4,), coords=200, steps=400)
-    high = E.check_stepsize_ordering_under_noise(noise_stds=(1e-1,), coords=200, steps=400)
+def test_stepsize_ordering_same_k_compares_only_the_eps_placement():
+    result = E.check_stepsize_ordering_same_k(coords=200, steps=400)
+    assert result.claim == "sec3.1-stepsize-ordering" and result.verdict == "holds"
+    assert result.details["cases"][0]["premise_vhat_prime_below_eps"]
+    assert result.details["cases"][0]["ci99"][1] < 0.05
+    assert E.check_stepsize_ordering_same_k(coords=200, steps=400, eps_inside=False).verdict == "fails"
+
+
+def test_adam_vs_adamomentum_near_optimum_is_an_area_c_row():
+    low = E.check_stepsize_near_optimum_under_noise(noise_stds=(1e-4,), coords=200, steps=400)
+    high = E.check_stepsize_near_optimum_under_noise(noise_stds=(1e-1,), coords=200, steps=400)
+    assert low.claim == high.claim == "sec3.1-area-C"
     assert low.verdict == "holds" and high.verdict == "fails"
+    assert not low.details["cases"][0]["outside_eps_premise"] and high.details["cases"][0]["outside_eps_premise"]
     for result in (low, high):
         case = result.details["cases"][0]
         assert case["ratio_mean"] == pytest.approx(case["proxy_ratio"], rel=0.05)
+
+
+@pytest.mark.parametrize("intervals, verdict", [
+    ([[0.1, 0.2], [0.3, 0.4]], "holds"),
+    ([[0.1, 0.2], [0.9, 1.1]], "unchecked"),  # an inconclusive interval is not evidence
+    ([[0.1, 0.2], [1.0, 1.2]], "fails"),
+])
+def test_interval_verdict(intervals, verdict):
+    assert E._interval_verdict([{"ci99": iv} for iv in intervals]) == verdict
 
 
 # ---- Table 1, eq. (2), Algorithm 1, memory ---------------------------------------------------
@@ -91,6 +114,13 @@ def test_table_1_and_wrong_exponent():
     assert F.check_table_1().verdict == "proved"
     wrong = {"Adam v_t": (E.b2, lambda t, i, b: (1 - b) * b ** (t - i + 1), "g_i^2")}
     assert F.check_table_1(rows=wrong).verdict == "fails"
+
+
+def test_table_1_reads_the_averaged_quantity():
+    g_for_m = F.check_table_1(rows={"AdaMomentum v_t": (E.b2, F.ema_coefficient, "g_i^2")})
+    assert g_for_m.verdict == "fails" and "AdaMomentum v_t" in g_for_m.evidence
+    assert F.check_table_1(rows={"Adam v_t": (E.b2, F.ema_coefficient, "m_i^2")}).verdict == "fails"
+    assert F.check_table_1(rows={"AdaMomentum v_t": (E.b2, F.ema_coefficient, "m_i^2")}).verdict == "proved"
 
 
 def test_bias_corrections():
@@ -130,7 +160,7 @@ def test_momentum_induction():
 def test_v_induction_needs_eps_zero():
     assert R.check_v_induction(eps_inside=False).verdict == "proved"
     with_eps = R.check_v_induction()
-    assert with_eps.verdict == "assumption-violated"
+    assert with_eps.verdict == "fails" and with_eps.scope == "step"
     assert with_eps.details["counterexample"]["sqrt_v_over_G"] > 3
     assert with_eps.details["corrected_bound_proved"]
 
@@ -165,7 +195,8 @@ def test_corollary_1_arithmetic():
 
 def test_theorem_1_key_inequality_true_but_one_step_wrong():
     result = R.check_theorem_1_key_inequality(betas=((0.9, 0.999), (0.9, 0.82)), optimise=2)
-    assert result.verdict == "proved"
+    assert result.verdict == "proved" and result.method == "symbolic"
+    assert set(result.details["symbolic_obligations"].values()) == {"True"}
     steps = {s["step"]: s["verdict"] for s in result.details["steps"]}
     assert steps.pop("replace m_j by (1 - b1_j) g_j in the denominator") == "fails"
     assert set(steps.values()) == {"holds"}
@@ -173,6 +204,15 @@ def test_theorem_1_key_inequality_true_but_one_step_wrong():
     flipped = R.check_theorem_1_key_inequality(
         coefficient=lambda b1, b2: (1 - b1) ** 4 * R.paper_key_coefficient(b1, b2), betas=((0.9, 0.999),), optimise=1)
     assert flipped.verdict == "fails" and flipped.details["max_lhs_over_rhs"] > 1
+
+
+def test_theorem_1_key_inequality_is_not_proved_when_sympy_cannot_prove_the_route():
+    # A coefficient below the shorter route's (but above every ratio found): no counterexample, no proof.
+    smaller = R.check_theorem_1_key_inequality(
+        coefficient=lambda b1, b2: (1 - b1) / 2 * R.paper_key_coefficient(b1, b2), betas=((0.9, 0.999),), optimise=1)
+    assert smaller.verdict == "unchecked" and smaller.method == "numeric"
+    obligations = R.shorter_route_obligations(lambda b1, b2: (1 - b1) / 2 * R.paper_key_coefficient(b1, b2))
+    assert obligations["(d) coefficient >= 1/((1-b1) sqrt(1-b2))"] is False
 
 
 def test_the_wrong_step_fails_on_alternating_gradients_at_default_betas():
@@ -198,7 +238,14 @@ def test_theorem_2_and_corollary_2_arithmetic():
 
 def test_theorem_2_v_bound_row():
     result = N.check_theorem_2_v_bound()
-    assert result.claim == "theorem-2" and result.verdict == "assumption-violated"
+    assert result.claim == "theorem-2" and result.verdict == "fails" and result.scope == "step"
+
+
+def test_min_v_from_eps_is_proved_only_for_positive_eps():
+    assert N.check_min_v_from_eps().verdict == "proved"
+    assert N.check_min_v_from_eps(eps_value=0).verdict == "fails"
+    negative = N.check_min_v_from_eps(eps_value=-1)
+    assert negative.verdict == "fails" and negative.details["zero_gradient_v"][0] == pytest.approx(-1)
 
 
 # ---- Proposition 1 / Assumption 5 -------------------------------------------------------------
@@ -206,6 +253,11 @@ def test_theorem_2_v_bound_row():
 def test_assumption_5_is_exactly_the_variance_order():
     assert P.check_assumption_5_implies_order().verdict == "proved"
     assert P.check_assumption_5_implies_order(lambda b: (2 - b) / b).verdict == "fails"
+    exact = P.check_assumption_5_implies_order()
+    assert "equivalence" in exact.evidence
+    stronger = P.check_assumption_5_implies_order(lambda b: P.paper_assumption_5_factor(b) / 10)
+    assert stronger.verdict == "proved" and "not an equivalence" in stronger.evidence
+    assert "exactly" not in stronger.evidence
 
 
 def test_assumption_5_unsatisfiable_and_a_weaker_variant_is_satisfiable():
@@ -233,9 +285,14 @@ def test_escape_set_monotone_only_for_diagonal_hessians():
     assert P.check_escape_set_monotone(hessian=((1.0, 0.0), (0.0, 2.0))).verdict == "holds"
 
 
-def test_sas_row_is_unsatisfiable():
+def test_sas_row_is_unsatisfiable_and_bounded_noise_is_not():
     result = P.check_sas_scale_version()
     assert result.verdict == "unsatisfiable"
+    assert all(not r["assumption_4_possible"] for r in result.details["rows"])  # alpha = 2 included
+    bounded = P.check_sas_scale_version(noise_model=lambda a: {"support_radius": 1.0, "tail": 0.0, "h": 10.0})
+    assert bounded.verdict != "unsatisfiable"
+    gaussian_only = P.check_sas_scale_version(alphas=(2.0,))
+    assert gaussian_only.verdict == "unsatisfiable"
     rows = {r["alpha"]: r for r in result.details["rows"]}
     assert rows[1.0]["scale_m_over_scale_zeta"] == pytest.approx(1.0)
     assert not rows[1.5]["assumption_5_scale_form_holds"]

@@ -2,7 +2,8 @@
 
 Runs the sympy/numeric checks of :mod:`proofs_check` and every experiment of
 :data:`simulations.experiments.EXPERIMENTS` (quick scale unless ``--full``), builds the ledger,
-prints it, writes ``<out>/ledger.json`` and ``docs/ledger.md``, and exits 1 when a verdict differs
+prints it, writes ``<out>/ledger.json`` and ``docs/ledger.md`` (the latter only when every experiment
+ran, or to an explicit ``--docs PATH``), and exits 1 when a verdict differs
 from ``proofs_check/recorded_verdicts.json`` (``--update-record`` rewrites the record after review).
 """
 from __future__ import annotations
@@ -31,8 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--experiments", default=",".join(experiments.EXPERIMENTS),
                         help=f"comma-separated experiments to run (default: all of {', '.join(experiments.EXPERIMENTS)};"
                              f" an empty string runs the symbolic checks only)")
-    parser.add_argument("--docs", default=str(DEFAULT_DOCS),
-                        help="where to regenerate the Markdown ledger (default: docs/ledger.md of this checkout)")
+    parser.add_argument("--docs", default=None,
+                        help="where to regenerate the Markdown ledger (default: docs/ledger.md of this checkout, "
+                             "written only when every experiment ran; an explicit path is always written)")
     parser.add_argument("--progress", action="store_true", help="show progress bars of the experiments on stderr")
 
 
@@ -82,8 +84,16 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(ledger))
     out = Path(args.out)
     json_path = ledger_mod.write_ledger(ledger, out)
-    md_path = ledger_mod.write_markdown(ledger, Path(args.docs))
-    print(f"\nwrote {json_path} and {md_path} ({time.perf_counter() - start:.1f} s in total)", file=sys.stderr)
+    if args.docs is not None:
+        md_path = ledger_mod.write_markdown(ledger, Path(args.docs))
+        print(f"\nwrote {json_path} and {md_path} ({time.perf_counter() - start:.1f} s in total)", file=sys.stderr)
+    elif missing:
+        print(f"\nwrote {json_path}; NOT writing {DEFAULT_DOCS}: experiments missing or excluded "
+              f"({', '.join(sorted(missing))}), so the reviewed ledger is kept (pass --docs PATH to write one) "
+              f"({time.perf_counter() - start:.1f} s in total)", file=sys.stderr)
+    else:
+        md_path = ledger_mod.write_markdown(ledger, DEFAULT_DOCS)
+        print(f"\nwrote {json_path} and {md_path} ({time.perf_counter() - start:.1f} s in total)", file=sys.stderr)
     if args.update_record:
         path = ledger_mod.save_recorded(ledger)
         print(f"record updated: {path}")
