@@ -8,11 +8,11 @@ at the point where g_t is drawn (the paper's theta_t, t in [T]). From it:
 * ``min_{t<=T} E||grad f||^2``: the running minimum of the seed mean, with the interval
   [min_s lo_s, min_s hi_s] of the pointwise t-intervals (>= 95% coverage, see
   :mod:`simulations.nonconvex_verdicts`), against T on a log grid;
-* the fitted power-law rate over T >= ``fit_from`` * steps, next to the (1 + log T)/sqrt(T)
-  envelope of Corollary 2;
+* the fitted power-law rate over T >= ``fit_from`` * steps (running minimum over the grid points,
+  percentile bootstrap over seeds), next to the (1 + log T)/sqrt(T) envelope of Corollary 2;
 * Theorem 2's right-hand side from the problem's L, H and the run's c, G (see
   :func:`theory.bounds.theorem2_rhs`) under both readings of the garbled constants, and its
-  reading-independent floor;
+  reading-independent floor (built from lower bounds of H and E[f(theta_1) - f*]);
 * the monitors of :class:`theory.assumptions.Theorem2Monitor`.
 
 Chen et al.'s framework x_{t+1} = x_t - alpha_t m_t / sqrt(v_t) is mapped onto each member by
@@ -167,7 +167,8 @@ def _simulate(config: NonconvexConfig, dev: torch.device, progress: bool) -> dic
     grid_set = set(int(x) for x in grid)
     mean_curve = torch.empty((T, M), device=dev, dtype=dtype)
     var_curve = torch.empty((T, M), device=dev, dtype=dtype)
-    snaps = {k: [] for k in ("min_v", "G", "H_run", "L_secant", "f_mean", "outside")}
+    snaps = {k: [] for k in ("min_v", "G", "H_run", "L_secant", "f_mean", "f_min", "outside", "max_grad",
+                             "grad_sq_seeds")}
     L_secant = torch.zeros(M, device=dev, dtype=dtype)
     H_run = torch.zeros(M, device=dev, dtype=dtype)
     outside = torch.zeros(M, device=dev, dtype=torch.int64)
@@ -218,7 +219,14 @@ def _simulate(config: NonconvexConfig, dev: torch.device, progress: bool) -> dic
             snaps["G"].append(monitor.acc["max_update"].clone())
             snaps["H_run"].append(H_run.clone())
             snaps["L_secant"].append(L_secant.clone())
-            snaps["f_mean"].append(problem.value(theta).view(M, R).mean(-1))
+            f_now = problem.value(theta).view(M, R)
+            snaps["f_mean"].append(f_now.mean(-1))
+            snaps["f_min"].append(f_now.min(-1).values)  # every observed f is >= f*
+            # the smallest H valid for Assumption 4 is at least the largest norm seen so far
+            snaps["max_grad"].append(torch.maximum(monitor.acc["max_grad"], monitor.acc["max_true_grad"]))
+            # per-seed ||grad f(theta_{t-1})||^2 at the grid points: what the seed bootstrap of
+            # the rate fit resamples (:func:`simulations.nonconvex_verdicts.bootstrap_slope`)
+            snaps["grad_sq_seeds"].append(per.clone())
             snaps["outside"].append(outside.clone())
     to_np = (lambda x: torch.stack(x).cpu().double().numpy())
     return {

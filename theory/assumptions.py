@@ -144,7 +144,11 @@ def monitor_bounded(hypothesis: str, measured, bound, slack: float = 0.0) -> Mon
 # ---- Theorem 2 / Corollary 2 monitors ------------------------------------------------------
 
 # Theorem 2's hypotheses, checked step by step on a batch of runs (Section 4.2, Appendix C.2.2):
-# min_j v_{t,j} >= c > 0; alpha_t/sqrt(v_t) non-increasing per coordinate (eq. (22)); ||g_t||_2 <= H
+# min_j v_{t,j} >= c > 0 (the "min-v" count compares v with the c given here; when that c is an
+# a-priori bound of the update rule, e.g. eps, the count holds by construction and is only a sanity
+# check of the implementation: any finite run meets the hypothesis with c = the measured min v,
+# ``measured()["min_v"]``, whose positivity is what a caller must check);
+# alpha_t/sqrt(v_t) non-increasing per coordinate (eq. (22)); ||g_t||_2 <= H
 # and ||grad f(theta_t)||_2 <= H (Assumption 4); b1_t non-increasing; and sqrt(v_{t,j}) <= H, which
 # eq. (24) uses to lower-bound the left-hand side. "v" is the squared denominator the update divides
 # by (stored v, plus eps where the member puts it), without bias correction as the theorem assumes.
@@ -251,7 +255,8 @@ class Theorem2Monitor:
 
     def results(self, group: int = 0) -> list:
         text = {
-            "min-v": "min_j v_t,j >= c > 0 (Theorem 2)",
+            "min-v": "min_j v_t,j >= c for the given c (Theorem 2's min v >= c > 0; a sanity check "
+                     "when c is an a-priori bound of the update rule)",
             "stepsize-nonincreasing": "alpha_t/sqrt(v_t) non-increasing per coordinate (Theorem 2, eq. (22))",
             "grad-bound": "||g_t||_2 <= H (Assumption 4)",
             "true-grad-bound": "||grad f(theta_t)||_2 <= H (Assumption 4)",

@@ -122,7 +122,9 @@ def theorem1_diameter(theta_min, theta_max, theta_star) -> dict:
 # z_1 = theta_1 (the start point). The merged inequality just above carries factors the printed
 # C3 and C4 lack (H^2 on the squared-difference terms, 3L/2 on the G^2 term); reading="conservative"
 # multiplies them in (C3 * max(1, H^2), G^2 term * max(1, 3L/2)). Every reading contains the term
-# H E[f(z_1) - f*] / (T alpha_T), which is therefore a floor of the right-hand side (``floor``).
+# H E[f(z_1) - f*] / (T alpha_T), which is therefore a floor of the right-hand side (``floor``):
+# a lower bound of the RHS for the true constants only when H and f_gap passed in are lower bounds
+# (callers that pass upper bounds, as f(z_1) - 0, must build their floor from lower bounds).
 
 import math as _nc_math  # noqa: E402
 

@@ -95,7 +95,7 @@ def _decay_figure(run: dict):
         T = np.asarray(m["T"])
         line, = ax.loglog(T, np.asarray(m["min_mean_grad_sq"], dtype=float), label=f"{name}: measured")
         ax.loglog(T, np.asarray(m["rhs"]["theorem-2"]["floor"], dtype=float), ":", color=line.get_color(),
-                  label=f"{name}: RHS floor H(f(x1)-f*)/(T a_T)")
+                  label=f"{name}: RHS floor H_low (f(x1) - min f)/(T a_T)")
         ax.loglog(T, np.asarray(m["rhs"]["theorem-2"]["rhs"], dtype=float), "--", color=line.get_color(),
                   label=f"{name}: Theorem 2 RHS")
         if m["T_valid"] < T[-1]:
