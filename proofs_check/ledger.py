@@ -8,23 +8,23 @@ Row format (every source, symbolic or simulation)::
 ``details["scope"]`` may be ``"step"`` (the row checks one step of the claim's proof) or
 ``"claim"`` (the default: the row bears on the statement itself).
 
-Combination rule (:func:`combine`), applied to the rows of one claim, "unchecked" rows ignored:
-
+Combination rule (:func:`combine`), applied to the rows of one claim, "unchecked" rows ignored.
+The verdict is about the *statement*; a row scoped to one proof step is evidence about the paper's
+proof, shown with the claim, but it never decides the statement's verdict by itself (a false step
+means the printed proof does not establish the statement, not that the statement is false):
 1. any ``unsatisfiable`` -> ``unsatisfiable``: the hypotheses cannot hold together, so the statement
    is vacuous and no genuine counterexample to it can exist; a failing row can then only concern a
    proof step or a setting outside the hypotheses, and is kept as evidence;
-2. else any ``fails`` -> ``fails`` (a reproducible counterexample, to the statement or to a step the
-   proof relies on);
-3. else any ``assumption-violated`` -> ``assumption-violated``;
-4. else, when every usable row is step-scoped -> ``unchecked`` (reason "only proof steps checked"):
-   proved or holding steps of a proof are not evidence that the statement holds;
-5. else ``proved`` when at least one claim-scoped row is ``proved`` and every other row is
-   ``proved`` or ``holds`` (measurement agrees with the proof);
-6. else ``holds`` (claim-scoped numeric/simulation support);
+2. else any claim-scoped ``fails`` -> ``fails`` (a reproducible counterexample to the statement);
+3. else any claim-scoped ``assumption-violated`` -> ``assumption-violated``;
+4. else, when every usable row is step-scoped -> ``unchecked`` (reason "only proof steps checked",
+   naming failed steps): proof steps, proved or false, are not evidence about the statement;
+5. else ``proved`` when at least one claim-scoped row is ``proved`` and every other claim-scoped row
+   is ``proved`` or ``holds`` (measurement agrees with the proof);
+6. else ``holds`` (claim-scoped numeric/simulation support; failed proof steps stay in the evidence);
 7. no usable row -> ``unchecked``, with the reason: the evidence of the inconclusive ("unchecked")
    rows when there are any, else the error of each experiment expected to feed the claim
    (``missing``), else "no check".
-
 Every row is kept in the ledger entry, so the evidence behind a verdict is never lost.
 """
 from __future__ import annotations
@@ -147,13 +147,16 @@ def combine(rows: list[dict]) -> str:
     used = [r for r in rows if r["verdict"] != "unchecked"]
     if not used:
         return "unchecked"
-    verdicts = {r["verdict"] for r in used}
-    for dominant in ("unsatisfiable", "fails", "assumption-violated"):
+    if any(r["verdict"] == "unsatisfiable" for r in used):
+        return "unsatisfiable"
+    on_claim = [r for r in used if _scope(r) == "claim"]
+    verdicts = {r["verdict"] for r in on_claim}
+    for dominant in ("fails", "assumption-violated"):
         if dominant in verdicts:
             return dominant
-    if all(_scope(r) == "step" for r in used):
+    if not on_claim:
         return "unchecked"
-    if any(r["verdict"] == "proved" and _scope(r) == "claim" for r in used):
+    if "proved" in verdicts:
         return "proved"
     return "holds"
 
@@ -172,7 +175,9 @@ def _reason_for(claim: dict, mine: list[dict], missing: dict[str, str]) -> str:
     """Why a claim is unchecked: only proof steps, inconclusive rows (their evidence), or missing sources."""
     used = [r for r in mine if r["verdict"] != "unchecked"]
     if used:
-        reason = f"only proof steps checked ({len(used)} step row{'s' if len(used) > 1 else ''}, no row on the statement)"
+        failed = sum(r["verdict"] in ("fails", "assumption-violated") for r in used)
+        reason = (f"only proof steps checked ({len(used)} step row{'s' if len(used) > 1 else ''}"
+                  f"{f', {failed} of them false' if failed else ''}; no row on the statement)")
         rest = _unchecked_reason(claim, missing)
         return reason if rest == "no check produced a row" else f"{reason}; {rest}"
     inconclusive = [r for r in mine if r["verdict"] == "unchecked"]

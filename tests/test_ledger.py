@@ -48,7 +48,19 @@ def test_proved_steps_alone_do_not_prove_the_claim():
     entry = {e["claim"]: e for e in L.build_ledger([row("theorem-1", "proved", scope="step")])}["theorem-1"]
     assert entry["verdict"] == "unchecked" and entry["reason"].startswith("only proof steps checked")
     assert L.combine([row("theorem-1", "proved", scope="step"), row("theorem-1", "proved")]) == "proved"
-    assert L.combine([row("theorem-1", "proved", scope="step"), row("theorem-1", "fails", scope="step")]) == "fails"
+    assert L.combine([row("theorem-1", "proved", scope="step"), row("theorem-1", "fails", scope="step")]) == "unchecked"
+
+
+def test_a_false_proof_step_is_evidence_not_the_statements_verdict():
+    """A counterexample to a step of the paper's proof shows the proof is incomplete; the statement's
+    verdict comes from rows about the statement (a claim-scoped counterexample still fails it)."""
+    step_fails = row("corollary-1", "fails", scope="step")
+    assert L.combine([step_fails, row("corollary-1", "holds", "simulation")]) == "holds"
+    assert L.combine([step_fails, row("corollary-1", "assumption-violated", "simulation")]) == "assumption-violated"
+    assert L.combine([step_fails, row("corollary-1", "fails", "simulation")]) == "fails"
+    assert L.combine([step_fails, row("corollary-1", "proved"), row("corollary-1", "holds", "simulation")]) == "proved"
+    entry = {e["claim"]: e for e in L.build_ledger([step_fails])}["corollary-1"]
+    assert entry["verdict"] == "unchecked" and "1 of them false" in entry["reason"]
 
 
 def test_build_ledger_keeps_every_row_and_explains_unchecked():
