@@ -81,8 +81,15 @@ def simulate(member: str, problems: list[ProblemConfig], optimizers: list[Optimi
              seeds: int = 1, seed: int = 0, beta1_decay: float | None = None, bias_correction: bool = False,
              device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64,
              checkpoints: list[int] | None = None, progress: bool = False,
-             record_grads: bool = False) -> BatchResult:
-    """Run ``member`` on every (problem, optimizer) config for ``seeds`` seeds each, batched."""
+             record_grads: bool = False, record_v: bool = False) -> BatchResult:
+    """Run ``member`` on every (problem, optimizer) config for ``seeds`` seeds each, batched.
+
+    ``record_grads`` / ``record_v`` keep the full histories (steps, runs, d) of g_t and of the
+    second moment the update divides by (tests only: memory grows with the horizon).
+    With ``bias_correction`` no Theorem 1 / Corollary 1 right-hand side is computed: the update
+    then divides by v_t / (1 - beta2^t) and scales m_t by 1 / (1 - beta1^t), a different method
+    from the one the theorem analyses.
+    """
     member_obj = get_member(member)
     if len(problems) != len(optimizers):
         raise ValueError(f"problems and optimizers must pair up, got {len(problems)} and {len(optimizers)}")
@@ -121,6 +128,7 @@ def simulate(member: str, problems: list[ProblemConfig], optimizers: list[Optimi
     v_last = None
     snaps: list[dict] = []
     grads_log = [] if record_grads else None
+    v_log = [] if (record_v and adaptive) else None
     lo_clip, hi_clip = -batch.radius, batch.radius
 
     bar = None
@@ -146,6 +154,8 @@ def simulate(member: str, problems: list[ProblemConfig], optimizers: list[Optimi
         g_seg = chunk["g"][k0:k0 + n] if batch.linear else gs_buf[:n]
         if grads_log is not None:
             grads_log.append(g_seg.clone())
+        if v_log is not None:
+            v_log.append(vs_buf[:n].clone())
         acc["cum_loss"] += batch.losses(chunk, k0, k0 + n, xs).sum(0)
         grad_sum += g_seg.sum(0)
         grad_sq += (g_seg * g_seg).sum(0)
@@ -192,14 +202,22 @@ def simulate(member: str, problems: list[ProblemConfig], optimizers: list[Optimi
                          bias_correction, x_final=x.clone())
     result.x_tail_mean = x_tail_sum / (steps - tail_start + 1)
     result.values = _finish(batch, snaps, result, lr_run, b1_run, _per_run(hyper.beta2, runs, device, dtype),
-                            lam, adaptive)
+                            lam, adaptive and not bias_correction)
     if grads_log is not None:
         result.values["grads"] = torch.cat(grads_log)
+    if v_log is not None:
+        result.values["v_history"] = torch.cat(v_log)
     return result
 
 
-def _finish(batch: ProblemBatch, snaps, result, lr_run, b1_run, b2_run, lam, adaptive) -> dict:
-    """Regret, Theorem 1 and Corollary 1 right-hand sides at each checkpoint, stacked (cp, runs)."""
+def _finish(batch: ProblemBatch, snaps, result, lr_run, b1_run, b2_run, lam, with_bound) -> dict:
+    """Regret, Theorem 1 and Corollary 1 right-hand sides at each checkpoint, stacked (cp, runs).
+
+    ``with_bound``: adaptive member without bias correction (the method Theorem 1 is about).
+    ``rhs_literal`` is Theorem 1 as printed: D_inf = the iterate diameter, and beta1 := beta1_1 =
+    beta1 * lam so that the stated beta1_1 = beta1 holds; the schedule beta1_t = beta1_1 lam^(t-1)
+    is the one that ran (so term 2 is unchanged) and the smaller beta1 only shrinks terms 1 and 3.
+    """
     rows: dict[str, list] = {}
     diam = torch.tensor([p.diameter for p in batch.configs], device=lr_run.device,
                         dtype=lr_run.dtype).repeat_interleave(batch.seeds)
@@ -215,13 +233,12 @@ def _finish(batch: ProblemBatch, snaps, result, lr_run, b1_run, b2_run, lam, ada
                "D_to_optimum": D["to_optimum"], "D_proof": D["proof"], "g_inf": snap["g_inf"],
                "grad_l2_sum": snap["grad_l2"], "v_drops": snap["v_drops"].to(regret.dtype),
                "v_first_drop": snap["v_first_drop"].to(regret.dtype), "v_max_seen": snap["v_max_seen"]}
-        if adaptive:
+        if with_bound:
             common = dict(T=T, alpha=lr_run, beta1=b1_run, beta2=b2_run, sqrt_v_final_sum=snap["sqrt_v_final"],
                           weighted_sqrt_v_sum=snap["weighted_sqrt_v"], grad_l2_sum=snap["grad_l2"])
             terms = theorem1_rhs_terms(D_inf=D["proof"], **common)
             row.update({f"rhs_{k}": v for k, v in terms.items()})
-            row["rhs_literal"] = theorem1_rhs_terms(D_inf=D["iterates"], **common)["total"]
-            row["rhs_feasible"] = theorem1_rhs_terms(D_inf=diam, **common)["total"]
+            row["rhs_literal"] = theorem1_rhs_terms(D_inf=D["iterates"], **(common | {"beta1": b1_run * lam}))["total"]
             cor = corollary1_average_regret_bound(T=T, d=batch.dim, alpha=lr_run, beta1=b1_run, beta2=b2_run,
                                                   lam=torch.full_like(lr_run, lam), D_inf=D["proof"],
                                                   G_inf=g_bound)

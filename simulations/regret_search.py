@@ -3,9 +3,13 @@
 For every member, configs are drawn at random (fixed numpy seed) over Reddi et al.'s 1-D families
 (``periodic``, ``stochastic-periodic``, with mean gradient r > 0 so that x* = -1) and over lr,
 beta1, beta2; all configs of one member run as one batch (same configs for every member). A
-config is a *candidate* when, at horizon T, the iterates stay on average in the far half of F
-(x averaged over the last 10% of steps >= 0) and the lower 95% bound of R(T)/T is >= r / 2: then
-R(T)/T >= r (1 + x_bar) does not vanish. Slow transients can look like that, so each candidate is
+config is a *candidate* when, at horizon T, (a) the iterates stay on average in the far half of F
+(x averaged over the last 10% of steps >= 0), (b) the lower bound of R(T)/T is >= r / 2, with a
+Bonferroni correction over the configs tried (level 1 - 0.05 / configs; deterministic ``periodic``
+configs run with one seed and use the exact value), and (c) R(T) is not growing like sqrt(T): its
+local growth exponent over the last two decades (:func:`simulations.regret_summary.increment_rates`)
+is >= :data:`MIN_EXPONENT` (0.5 for sqrt(T), 1 for linear regret); (b) alone is met by any
+algorithm on configs with a small drift r. Slow transients can look like that, so each candidate is
 re-run to ``confirm_factor`` * T and kept only if the test passes there again and x_tail has not
 fallen by more than :data:`X_DRIFT_MAX` (iterates not drifting towards x*). R(T)/T's ratio
 over the last decade and the slope of log R are recorded too. Each confirmed counterexample is a
@@ -27,6 +31,8 @@ from theory.family import REGISTRY
 
 KIND = "regret-counterexample"
 X_DRIFT_MAX = 0.05  # confirmation: x_tail may fall by at most this between the two horizons
+MIN_EXPONENT = 0.65  # local growth exponent of R over the last two decades (sqrt(T): 0.5, linear: 1)
+ALPHA = 0.05  # family-wise error of the lower bounds on R(T)/T (Bonferroni over the configs)
 
 SEARCH_SIZES = {
     "quick": {"members": ("adam", "amsgrad", "adamomentum", "adamomentum-max"), "configs_per_member": 32,
@@ -58,23 +64,36 @@ def sample_configs(n: int, rng: np.random.Generator) -> list[tuple[ProblemConfig
     return out
 
 
-def _tests(summary: dict) -> dict:
-    """The non-vanishing-regret test on one config's summary (means over its seeds).
+def _tests(summary: dict, configs: int = 1) -> dict:
+    """The non-vanishing-regret test on one config's summary (see the module docstring).
 
     On these 1-D linear problems with drift r = E g_t > 0 (so x* = -1), iterates that stay on
     average in the far half of F (x >= 0) pay at least about r per step: R(T)/T >= r (1 + x_bar).
-    The test asks for x_tail_mean >= 0 and the lower 95% bound of R(T)/T >= r / 2.
+    The test asks for x_tail_mean >= 0, the Bonferroni lower bound (level 1 - ALPHA / ``configs``)
+    of R(T)/T >= r / 2, and a local growth exponent of R >= MIN_EXPONENT.
     """
     from simulations.regret_problems import ProblemConfig
+    from simulations.regret_summary import increment_rates
+    from simulations.stats import mean_ci
 
     drift = ProblemConfig(**summary["problem"]).drift_rate
     avg = summary["avg_regret"]
+    per_seed = np.asarray(summary.get("avg_regret_per_seed") or [avg["estimate"]], dtype=np.float64)
+    level = 1 - ALPHA / max(1, int(configs))
+    if per_seed.size >= 2 and np.all(np.isfinite(per_seed)) and per_seed.max() > per_seed.min():
+        low = mean_ci(per_seed, level=level).low
+    else:  # one seed or identical seeds (deterministic problem): the exact value
+        low = float(per_seed.mean())
     x_tail = (summary["x_tail_mean"] or {}).get("estimate")
     slope = summary["slope_log_regret"]
+    inc = increment_rates(summary)
     passed = (drift is not None and drift > 0 and x_tail is not None and x_tail >= 0
-              and avg["low"] is not None and avg["low"] >= drift / 2)
+              and math.isfinite(low) and low >= drift / 2
+              and inc["exponent"] is not None and inc["exponent"] >= MIN_EXPONENT)
     return {"avg_regret_ratio": summary["avg_regret_ratio"], "slope": None if slope is None else slope["slope"],
-            "avg_regret": avg, "x_tail_mean": x_tail, "drift_rate": drift, "passed": bool(passed)}
+            "avg_regret": avg, "avg_regret_low_bonferroni": low, "level": level, "configs": int(configs),
+            "local_growth_exponent": inc["exponent"], "x_tail_mean": x_tail, "drift_rate": drift,
+            "passed": bool(passed)}
 
 
 def _run_group(member, pairs, steps, seeds, seed, bias_correction, device, dtype, progress):
@@ -83,11 +102,12 @@ def _run_group(member, pairs, steps, seeds, seed, bias_correction, device, dtype
         by_kind.setdefault(problem.name, []).append(i)
     summaries: list[dict | None] = [None] * len(pairs)
     cps = log_checkpoints(steps, count=16)
-    for idx in by_kind.values():
-        result = simulate(member, [pairs[i][0] for i in idx], [pairs[i][1] for i in idx], steps, seeds=seeds,
-                          seed=seed, bias_correction=bias_correction, device=device, dtype=dtype,
-                          checkpoints=cps, progress=progress)
-        for i, s in zip(idx, summarise(result)):
+    for kind, idx in by_kind.items():
+        # a deterministic problem gives identical copies for every seed: run it once
+        result = simulate(member, [pairs[i][0] for i in idx], [pairs[i][1] for i in idx], steps,
+                          seeds=1 if kind == "periodic" else seeds, seed=seed, bias_correction=bias_correction,
+                          device=device, dtype=dtype, checkpoints=cps, progress=progress)
+        for i, s in zip(idx, summarise(result, slope_ci=False)):
             summaries[i] = s
     return summaries
 
@@ -105,15 +125,16 @@ def search(members=tuple(REGISTRY), configs_per_member: int = 16, steps: int = 5
     per_member, found = {}, []
     for member in members:
         first = _run_group(member, pairs, steps, seeds, seed, bias_correction, dev, dt, progress)
-        cand = [i for i, s in enumerate(first) if _tests(s)["passed"]]
+        n = len(pairs)
+        cand = [i for i, s in enumerate(first) if _tests(s, n)["passed"]]
         confirmed = []
         if cand:
             long = _run_group(member, [pairs[i] for i in cand], steps * confirm_factor, seeds, seed,
                               bias_correction, dev, dt, progress)
             for i, s in zip(cand, long):
-                test = _tests(s)
+                test = _tests(s, n)
                 # and the iterates must not be drifting towards x* (a slow transient would)
-                test["x_tail_mean_first_horizon"] = _tests(first[i])["x_tail_mean"]
+                test["x_tail_mean_first_horizon"] = _tests(first[i], n)["x_tail_mean"]
                 test["passed"] = bool(test["passed"] and test["x_tail_mean"] >= test["x_tail_mean_first_horizon"] - X_DRIFT_MAX)
                 if test["passed"]:
                     confirmed.append(i)
@@ -122,8 +143,10 @@ def search(members=tuple(REGISTRY), configs_per_member: int = 16, steps: int = 5
                               "confirmed_configs": confirmed}
     return {"settings": {"configs_per_member": configs_per_member, "steps": steps, "confirm_factor": confirm_factor,
                          "seeds": seeds, "seed": seed, "bias_correction": bias_correction,
-                         "test": "x_tail_mean >= 0 and lower 95% bound of R(T)/T >= drift/2, at T and confirm_factor*T; "
-                                 f"x_tail_mean falls by <= {X_DRIFT_MAX} between them"},
+                         "test": f"x_tail_mean >= 0, Bonferroni lower bound (level 1 - {ALPHA}/configs) of R(T)/T "
+                                 f">= drift/2 and local growth exponent of R >= {MIN_EXPONENT}, at T and "
+                                 f"confirm_factor*T; x_tail_mean falls by <= {X_DRIFT_MAX} between them; "
+                                 "periodic (deterministic) configs run with one seed"},
             "configs": [{"problem": p.as_dict(), "optimizer": o.__dict__} for p, o in pairs],
             "per_member": per_member, "counterexamples": found}
 
@@ -141,17 +164,22 @@ def counterexample_config(summary: dict, device: torch.device, dtype: torch.dtyp
         "bias_correction": summary["bias_correction"],
         "steps": summary["steps"],
         "seeds": summary["seeds"],
+        "bonferroni_configs": test.get("configs", 1),
         "seed": summary["seed"],
         "device_type": device.type,
         "dtype": str(dtype).replace("torch.", ""),
         "expected": {"avg_regret_mean": test["avg_regret"]["estimate"], "avg_regret_ratio": test["avg_regret_ratio"],
                      "slope": test["slope"], "x_tail_mean": (summary["x_tail_mean"] or {}).get("estimate"),
                      "x_tail_mean_first_horizon": test.get("x_tail_mean_first_horizon"),
+                     "local_growth_exponent": test.get("local_growth_exponent"),
                      "drift_rate": test["drift_rate"]},
         "theorem1_hypotheses_hold_runs": theorem.get("runs_hypotheses_hold"),
         "v_nondecreasing": summary.get("monitors", {}).get("v_nondecreasing", {}).get("holds"),
         "monitors_hold": {k: m["holds"] for k, m in summary.get("monitors", {}).items()},
     }
+
+
+REQUIRED_KEYS = ("member", "problem", "optimizer", "steps", "seeds", "seed", "bias_correction", "expected")
 
 
 def replay(config: dict, device: str = "auto", progress: bool = False, rtol: float = 1e-9) -> dict:
@@ -160,18 +188,27 @@ def replay(config: dict, device: str = "auto", progress: bool = False, rtol: flo
     Exact agreement (``rtol``) is expected on the same device type and dtype; elsewhere the
     numbers are compared at 1e-3 and the tests (ratio, slope) are re-applied.
     """
-    if config.get("kind") != KIND:
-        raise ValueError(f"replay: not a {KIND} file (kind={config.get('kind')!r})")
+    if not isinstance(config, dict) or config.get("kind") != KIND:
+        kind = config.get("kind") if isinstance(config, dict) else None
+        raise ValueError(f"replay: not a {KIND} file (kind={kind!r})")
+    missing = [k for k in REQUIRED_KEYS if k not in config]
+    if missing:
+        raise ValueError(f"replay: the counterexample lacks key(s) {', '.join(map(repr, missing))}")
+    if not isinstance(config["expected"], dict) or "avg_regret_mean" not in config["expected"]:
+        raise ValueError("replay: the counterexample lacks key 'expected.avg_regret_mean'")
     dev = resolve_device(device)
     dt = resolve_dtype(config.get("dtype", "float64"))
-    problem = ProblemConfig(**config["problem"])
-    opt = OptimizerConfig(**config["optimizer"])
+    try:
+        problem = ProblemConfig(**config["problem"])
+        opt = OptimizerConfig(**config["optimizer"])
+    except TypeError as err:
+        raise ValueError(f"replay: bad 'problem' or 'optimizer' entry ({err})") from None
     result = simulate(config["member"], [problem], [opt], int(config["steps"]), seeds=int(config["seeds"]),
                       seed=int(config["seed"]), beta1_decay=config.get("beta1_decay"),
                       bias_correction=bool(config["bias_correction"]), device=dev, dtype=dt,
                       checkpoints=log_checkpoints(int(config["steps"]), count=16), progress=progress)
-    summary = summarise(result)[0]
-    test = _tests(summary)
+    summary = summarise(result, slope_ci=False)[0]
+    test = _tests(summary, int(config.get("bonferroni_configs", 1)))
     same_place = dev.type == config.get("device_type")
     tol = rtol if same_place else 1e-3
     got = test["avg_regret"]["estimate"]

@@ -1,8 +1,8 @@
 """Per-config summaries of a batched regret run: CIs over seeds, bound checks, monitors.
 
 A summary is JSON-safe. For each config (one problem + optimizer setting, ``seeds`` runs) it gives
-R(T) and R(T)/T with Student-t 95% intervals over seeds, the fitted slope of log R against log T,
-Theorem 1's right-hand side and whether R(T) <= RHS held at every checkpoint of every run, the
+R(T) and R(T)/T with Student-t 95% intervals over seeds, the fitted slope of log R against log T
+(95% CI: percentile bootstrap over seeds, see :func:`regret_slope`), Theorem 1's right-hand side and whether R(T) <= RHS held at every checkpoint of every run, the
 monitors of Theorem 1's hypotheses, and Corollary 1's bound where beta1 decays.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from simulations.regret_core import BatchResult
-from simulations.stats import fit_power_law, mean_ci
+from simulations.stats import bootstrap_power_law_slope, fit_power_law, mean_ci
 from theory.assumptions import (monitor_beta1_schedule, monitor_bounded, monitor_from_counts,
                                 monitor_gamma)
 
@@ -33,15 +33,65 @@ def _ci(values: torch.Tensor) -> dict:
     return {"estimate": value, "low": value, "high": value, "level": 0.95}
 
 
-def regret_slope(T: list[int], mean_regret: list[float], last_decades: float = 2.0) -> dict | None:
-    """Slope of log R against log T over checkpoints in [T_max / 10^last_decades, T_max] where R > 0."""
+MIN_SEEDS_FOR_CI = 16  # the percentile bootstrap over seeds under-covers with fewer seeds
+
+
+def regret_slope(T: list[int], per_seed, last_decades: float = 2.0, ci: bool = True,
+                 n_boot: int = 1000) -> dict | None:
+    """Slope of log(mean over seeds of R) against log T over checkpoints in [T_max / 10^last_decades, T_max].
+
+    ``per_seed`` has shape (checkpoints, seeds) (or is a 1-D curve: one seed). Points are kept where
+    every seed's R is positive and finite. The 95% CI is a percentile bootstrap over seeds
+    (:func:`simulations.stats.bootstrap_power_law_slope`): the checkpoints of one cumulative sum are
+    serially correlated, so an OLS t-interval over them is not valid. No CI (``slope_low`` /
+    ``slope_high`` None) when all seeds are identical (deterministic problem), with one seed, or when
+    ``ci`` is False; ``ci_note`` says which, and flags fewer than :data:`MIN_SEEDS_FOR_CI` seeds.
+    """
+    rows = np.asarray(torch.as_tensor(per_seed).double().cpu().numpy() if isinstance(per_seed, torch.Tensor)
+                      else per_seed, dtype=np.float64)
+    if rows.ndim == 1:
+        rows = rows[:, None]
     t_max = max(T)
-    pts = [(t, r) for t, r in zip(T, mean_regret) if t >= t_max / 10**last_decades and 0 < r < math.inf]
-    if len(pts) < 3:
+    keep = [i for i, t in enumerate(T) if t >= t_max / 10**last_decades
+            and np.all(rows[i] > 0) and np.all(np.isfinite(rows[i]))]
+    if len(keep) < 3:
         return None
-    fit = fit_power_law([p[0] for p in pts], [p[1] for p in pts])
-    out = fit.as_dict()
-    out["T_range"] = [pts[0][0], pts[-1][0]]
+    x = np.asarray([T[i] for i in keep], dtype=np.float64)
+    pts = rows[keep].T  # (seeds, points)
+    seeds = pts.shape[0]
+    identical = bool(np.all(pts == pts[0]))
+    if ci and seeds >= 2 and not identical:
+        fit = bootstrap_power_law_slope(x, pts, n_boot=n_boot)
+        out = fit.as_dict()
+        out["ci_note"] = ("percentile bootstrap over seeds" + (
+            f"; only {seeds} seeds (< {MIN_SEEDS_FOR_CI}): the interval under-covers" if seeds < MIN_SEEDS_FOR_CI
+            else ""))
+    else:
+        out = fit_power_law(x, pts.mean(0)).as_dict()
+        out["slope_low"] = out["slope_high"] = None
+        out["ci_note"] = ("no CI: all seeds identical (deterministic problem)" if identical and seeds >= 2
+                          else "no CI: one seed" if seeds < 2 else "no CI computed")
+    out["seeds"] = seeds
+    out["T_range"] = [int(x[0]), int(x[-1])]
+    return out
+
+
+def increment_rates(summary: dict) -> dict:
+    """Regret per step over [T/100, T/10] and [T/10, T] (nearest checkpoints) from the mean curve.
+
+    ``exponent`` = 1 + log10(rate_2 / rate_1) is the local growth exponent of R over the last two
+    decades: 0.5 for R ~ sqrt(T) (rates fall by 1/sqrt(10) per decade), 1 for linear regret;
+    None when a rate is not positive or the checkpoints do not span the two decades.
+    """
+    cps, R = summary["checkpoints"], summary["regret_mean_curve"]
+    T = cps[-1]
+    a, b, c = _checkpoint_at(cps, T / 100), _checkpoint_at(cps, T / 10), len(cps) - 1
+    out = {"horizons": [cps[a], cps[b], cps[c]], "rate_1": None, "rate_2": None, "exponent": None}
+    if cps[a] < cps[b] < cps[c]:
+        out["rate_1"] = (R[b] - R[a]) / (cps[b] - cps[a])
+        out["rate_2"] = (R[c] - R[b]) / (cps[c] - cps[b])
+        if out["rate_1"] > 0 and out["rate_2"] > 0:
+            out["exponent"] = 1 + math.log10(out["rate_2"] / out["rate_1"])
     return out
 
 
@@ -49,8 +99,14 @@ def _checkpoint_at(checkpoints: list[int], target: float) -> int:
     return min(range(len(checkpoints)), key=lambda i: abs(math.log(checkpoints[i]) - math.log(target)))
 
 
-def summarise(result: BatchResult) -> list[dict]:
-    """One summary dict per config of ``result``."""
+def summarise(result: BatchResult, slope_ci: bool = True) -> list[dict]:
+    """One summary dict per config of ``result``.
+
+    Theorem 1 / Corollary 1 blocks and their monitors are present only for runs of the method the
+    theorem analyses (adaptive member, no bias correction); bias-corrected runs carry
+    ``theorem1_not_applicable`` instead. ``slope_ci`` False skips the bootstrap (the search uses
+    only the point slope).
+    """
     v, S, cps = result.values, result.seeds, result.checkpoints
     T = cps[-1]
     i10 = _checkpoint_at(cps, T / 10)
@@ -73,20 +129,39 @@ def summarise(result: BatchResult) -> list[dict]:
             "avg_regret_mean_curve": avg.mean(1).tolist(),
             "regret": _ci(regret[-1]),
             "avg_regret": _ci(avg[-1]),
+            "avg_regret_per_seed": avg[-1].tolist(),
             "avg_regret_at_T_over_10": {"T": cps[i10], **_ci(avg[i10])},
             "avg_regret_ratio": float(avg[-1].mean() / avg[i10].mean()) if float(avg[i10].mean()) != 0 else None,
-            "slope_log_regret": regret_slope(cps, mean_curve),
+            "slope_log_regret": regret_slope(cps, regret, ci=slope_ci),
             "x_final": (result.x_final[sl, 0].tolist() if problem.dim == 1 else None),
             "x_tail_mean": _ci(result.x_tail_mean[sl, 0]) if problem.dim == 1 else None,
             "x_star": (v["x_star_final"][sl, 0].tolist() if problem.dim == 1 else None),
         }
         if adaptive:
-            entry.update(_bound_summary(result, c, sl))
+            entry.update(_bound_summary(result, c, sl, slope_ci))
+        elif result.bias_correction:
+            entry["theorem1_not_applicable"] = (
+                "bias correction: the update divides by v_t/(1-beta2^t) and scales m_t by 1/(1-beta1^t); "
+                "Theorem 1 analyses the method without it, so no RHS or hypothesis monitors are reported")
         out.append(entry)
     return out
 
 
-def _bound_summary(result: BatchResult, c: int, sl: slice) -> dict:
+def _finite_ratio_max(regret: torch.Tensor, rhs: torch.Tensor) -> float | None:
+    """max of R/RHS over entries with 0 < RHS < inf (NaN-free); None when there are none.
+
+    RHS = inf (gamma >= 1 or beta1 >= 1) says nothing; RHS = 0 happens only with R = 0 unless the
+    bound fails, and an R > 0 = RHS entry counts as +inf.
+    """
+    finite = torch.isfinite(rhs) & (rhs > 0)
+    ratios = (regret[finite] / rhs[finite]).reshape(-1)
+    zero_bad = bool(((rhs == 0) & (regret > 0)).any())
+    if zero_bad:
+        return math.inf
+    return float(ratios.max()) if ratios.numel() else None
+
+
+def _bound_summary(result: BatchResult, c: int, sl: slice, slope_ci: bool = True) -> dict:
     v, S, T = result.values, result.seeds, result.checkpoints[-1]
     opt = result.optimizers[c]
     problem = result.problems[c]
@@ -112,8 +187,8 @@ def _bound_summary(result: BatchResult, c: int, sl: slice) -> dict:
     for name in THEOREM1_HYPOTHESES:
         ok &= torch.tensor(monitors[name].details["per_run"])
     below = (regret <= rhs).all(0).cpu()  # every checkpoint of the run
-    below_literal = (regret <= v["rhs_literal"][:, sl]).all(0).cpu()
-    ratio = (regret / rhs).amax(0)
+    rhs_literal = v["rhs_literal"][:, sl]
+    below_literal = (regret <= rhs_literal).all(0).cpu()
     lam = result.beta1_decay
     cor_ok = ok & torch.tensor(lam is not None and lam < 1) & torch.tensor(monitors["gradient_bound"].details["per_run"])
     cor_below = (v["avg_regret"][:, sl] <= v["cor1_avg_bound"][:, sl]).all(0).cpu()
@@ -121,15 +196,19 @@ def _bound_summary(result: BatchResult, c: int, sl: slice) -> dict:
         "theorem1": {
             "rhs_final": _ci(rhs[-1]),
             "rhs_mean_curve": rhs.mean(1).tolist(),
-            "slope_log_rhs": regret_slope(result.checkpoints, rhs.mean(1).tolist()),
+            "slope_log_rhs": regret_slope(result.checkpoints, rhs, ci=slope_ci),
             "rhs_terms_final": {k: float(v[f"rhs_{k}"][-1, sl].mean()) for k in ("term1", "term2", "term3")},
-            "max_ratio_regret_to_rhs": float(ratio.max()),
+            "max_ratio_regret_to_rhs": _finite_ratio_max(regret, rhs),
+            "rhs_infinite_runs": int((~torch.isfinite(rhs[-1])).sum()),
             "hypotheses_hold_per_run": ok.tolist(),
             "runs_hypotheses_hold": int(ok.sum()),
             "runs_regret_below_rhs": int(below.sum()),
             "violations_where_hypotheses_hold": int((ok & ~below).sum()),
             "violations_where_hypotheses_fail": int((~ok & ~below).sum()),
             "literal_diameter_violations": int((ok & ~below_literal).sum()),
+            "literal_max_ratio_where_hypotheses_hold": (_finite_ratio_max(regret[:, ok.to(regret.device)],
+                                                                           rhs_literal[:, ok.to(regret.device)])
+                                                        if bool(ok.any()) else None),
             "D_iterates": _ci(v["D_iterates"][-1, sl]),
             "D_to_optimum": _ci(v["D_to_optimum"][-1, sl]),
         },

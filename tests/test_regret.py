@@ -194,3 +194,69 @@ def test_bad_problem_parameters_name_the_parameter():
         ProblemConfig("periodic", dim=2)
     with pytest.raises(ValueError, match="prob"):
         ProblemConfig("stochastic-periodic", prob=1.5)
+
+
+# ---- review fixes --------------------------------------------------------------------------
+
+def test_streaming_v_monitor_agrees_with_the_history_monitor():
+    """regret_core counts v drops in segments; theory.assumptions.monitor_v_nondecreasing on the full
+    history must give the same counts and first step (Adam's v drops, AMSGrad's does not)."""
+    from theory.assumptions import monitor_v_nondecreasing
+
+    problem = ProblemConfig("box-linear", dim=3, prob=0.7, power=0.5, drift=0.1)
+    for member in ("adamomentum", "adamomentum-max"):
+        res = simulate(member, [problem], [OptimizerConfig(lr=0.1, beta1=0.9, beta2=0.9)], 2500, seeds=3,
+                       seed=2, record_v=True, checkpoints=[100, 2500])
+        hist = res.values["v_history"]
+        assert hist.shape == (2500, 3, 3)
+        want = monitor_v_nondecreasing(hist)
+        got = summarise(res)[0]["monitors"]["v_nondecreasing"]
+        assert got["violations"] == want.violations and got["holds"] == want.holds
+        assert got["first_violation_step"] == want.first_violation_step
+        assert got["details"]["per_run"] == want.details["per_run"]
+        if member == "adamomentum":
+            assert not want.holds  # the comparison is not vacuous
+
+
+def test_bias_corrected_runs_get_no_theorem1_block():
+    problem = ProblemConfig("periodic", period=5, big=5.0, small=1.0)
+    s = summarise(simulate("adamomentum", [problem], [OptimizerConfig(lr=0.5)], 300, bias_correction=True))[0]
+    assert "theorem1" not in s and "corollary1" not in s and "monitors" not in s
+    assert "bias correction" in s["theorem1_not_applicable"]
+
+
+def test_ratio_max_ignores_infinite_and_zero_rhs():
+    from simulations.regret_summary import _finite_ratio_max
+
+    inf = math.inf
+    assert _finite_ratio_max(torch.tensor([[1.0, 2.0]]), torch.tensor([[inf, inf]])) is None
+    assert _finite_ratio_max(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.0, 4.0]])) == 0.25
+    assert _finite_ratio_max(torch.tensor([[1.0, 1.0]]), torch.tensor([[0.0, 4.0]])) == inf  # R > 0 = RHS
+
+
+def test_slope_ci_is_a_bootstrap_over_seeds_and_absent_when_seeds_are_identical():
+    from simulations.regret_summary import regret_slope
+
+    T = [10, 30, 100, 300, 1000, 3000]
+    rng = np.random.default_rng(0)
+    per_seed = np.array([[t**0.5 * (1 + 0.3 * rng.standard_normal()) for _ in range(20)] for t in T]).clip(0.1)
+    fit = regret_slope(T, per_seed)
+    assert fit["slope_low"] < fit["slope"] < fit["slope_high"] and "bootstrap" in fit["ci_note"]
+    few = regret_slope(T, per_seed[:, :4])
+    assert "under-covers" in few["ci_note"]
+    same = regret_slope(T, np.repeat(np.asarray(T, float)[:, None] ** 0.5, 5, axis=1))
+    assert same["slope"] == pytest.approx(0.5) and same["slope_low"] is None and "identical" in same["ci_note"]
+
+
+def test_literal_rhs_uses_beta1_1_as_beta1():
+    """Theorem 1 states beta1_1 = beta1: the literal RHS is evaluated with beta1 := beta1 * lam and
+    D_inf = the iterate diameter; recomputed here from the stored terms (nominal beta1, D_proof)."""
+    res = _tight_run(seeds=3, steps=300)  # beta1 = 0.01, lam = 0.5, beta2 = 0.1
+    v = res.values
+    b1, b1p, b2 = 0.01, 0.005, 0.1
+    g, gp = b1 / math.sqrt(b2), b1p / math.sqrt(b2)
+    scale_d = (v["D_iterates"] / v["D_proof"]) ** 2
+    want = (scale_d * (v["rhs_term1"] + v["rhs_term2"]) * (1 - b1) / (1 - b1p)
+            + v["rhs_term3"] * (1 - b1) ** 3 * (1 - g) / ((1 - b1p) ** 3 * (1 - gp)))
+    assert torch.allclose(v["rhs_literal"], want, rtol=1e-12)
+    assert bool((v["rhs_literal"] <= v["rhs_total"] * (1 + 1e-12)).all())

@@ -96,5 +96,88 @@ def test_run_scale_quick_reproduces_reddi_and_gives_verdicts():
     verdicts = {(r["claim"], r["details"]["member"]): r["verdict"] for r in ledger_rows(record)}
     assert verdicts[("theorem-1", "adamomentum-max")] == "holds"
     assert verdicts[("theorem-1", "adamomentum")] == "assumption-violated"
+    assert verdicts[("theorem-1", "statement-literal-diameter")] == "fails"  # 3 tight runs, beta1 := beta1_1
     found = record["results"]["search"]["per_member"]
     assert found["adam"]["confirmed"] >= 1 and found["amsgrad"]["confirmed"] == 0
+
+
+# ---- review fixes --------------------------------------------------------------------------
+
+def _synthetic_summary(exponent, drift_small=10.0, x_tail=1.0, per_seed=None, T=10_000):
+    """A periodic-problem summary whose mean regret curve is c * T^exponent."""
+    from simulations.regret_core import log_checkpoints
+
+    cps = log_checkpoints(T, count=16)
+    curve = [5.0 * t**exponent for t in cps]
+    avg = curve[-1] / T
+    per_seed = per_seed if per_seed is not None else [avg]
+    problem = ProblemConfig("periodic", period=101, big=100 * drift_small * 1.001, small=drift_small).as_dict()
+    return {"preset": "reddi-periodic", "member": "adam", "problem": problem, "optimizer": {"lr": 0.5},
+            "bias_correction": False, "checkpoints": cps, "regret_mean_curve": curve, "steps": T, "seeds": len(per_seed),
+            "x_tail_mean": {"estimate": x_tail}, "avg_regret": {"estimate": float(np.mean(per_seed))},
+            "avg_regret_per_seed": per_seed, "avg_regret_ratio": 10 ** (exponent - 1), "slope_log_regret": None}
+
+
+def test_reddi_non_vanishing_needs_linear_growth_not_one_large_average():
+    """R ~ sqrt(T) with x at +1 and R(T)/T far above r: not non-vanishing; R ~ T: non-vanishing."""
+    sqrt_like = _synthetic_summary(0.5)
+    assert sqrt_like["avg_regret"]["estimate"] > ProblemConfig(**sqrt_like["problem"]).drift_rate
+    linear = _synthetic_summary(1.0)
+    rows = reddi_reproduction([sqrt_like, linear])["rows"]
+    assert [r["non_vanishing"] for r in rows] == [False, True]
+    assert rows[0]["local_growth_exponent"] == pytest.approx(0.5, abs=0.03)
+
+
+def test_search_test_rejects_sqrt_growth_and_applies_bonferroni():
+    assert not _tests(_synthetic_summary(0.5))["passed"]  # small drift, R(T)/T >= r/2, but R ~ sqrt(T)
+    assert _tests(_synthetic_summary(1.0))["passed"]
+    drift = ProblemConfig(**_synthetic_summary(1.0)["problem"]).drift_rate
+    # 4 seeds around 2 r: the 95% lower bound is above r/2, the Bonferroni(32) one is not
+    seeds = [drift * (2.0 + 0.9 * z) for z in (-1.0, -0.3, 0.3, 1.0)]
+    s = _synthetic_summary(1.0, per_seed=seeds)
+    one, many = _tests(s, 1), _tests(s, 32)
+    assert one["avg_regret_low_bonferroni"] >= drift / 2 > many["avg_regret_low_bonferroni"]
+    assert one["passed"] and not many["passed"]
+
+
+def test_literal_row_says_beta1_1_is_used():
+    problem = ProblemConfig("box-linear", dim=1, prob=1.0, power=0.0, drift=0.0)
+    preset = Preset("tiny", problem, THEOREM_MEMBERS, (OptimizerConfig(lr=0.3, beta1=0.01, beta2=0.1),), 300, 2,
+                    beta1_decay=0.5)
+    summaries = run_preset(preset, device="cpu")
+    record = make_record("regret", {}, {"summaries": summaries, "reddi": reddi_reproduction(summaries)})
+    row = [r for r in ledger_rows(record) if r["details"]["member"] == "statement-literal-diameter"][0]
+    assert "beta1_1 = beta1*lambda" in row["evidence"] and "max R/RHS(literal)" in row["evidence"]
+
+
+def test_cli_reports_infinite_and_degenerate_rhs(tmp_path, capsys):
+    code = cli.main(["regret", "--steps", "50", "--optimizers", "adamomentum", "--beta1", "0.99", "--beta2", "0.9",
+                     "--device", "cpu", "--no-progress", "--out", str(tmp_path / "a")])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "RHS = inf (gamma >= 1" in out and "R/RHS max = 0" not in out
+    code = cli.main(["regret", "--problem", "logistic", "--dim", "2", "--steps", "20", "--optimizers",
+                     "adamomentum", "--device", "cpu", "--no-progress", "--out", str(tmp_path / "b")])
+    assert code == 0
+    assert "nan" not in capsys.readouterr().out
+
+
+def test_cli_prob_default_depends_on_the_problem(tmp_path):
+    cli.main(["regret", "--problem", "box-linear", "--dim", "3", "--steps", "20", "--optimizers", "adamomentum",
+              "--device", "cpu", "--no-progress", "--out", str(tmp_path)])
+    record = json.loads((tmp_path / "regret.json").read_text())
+    s = record["results"]["summaries"][0]
+    assert s["problem"]["prob"] == 0.5 and s["regret"]["estimate"] != 0
+
+
+@pytest.mark.parametrize("content,needle", [(None, "no such file"), ({"kind": "regret-counterexample"}, "'problem'"),
+                                            ("{not json", "JSON")])
+def test_cli_bad_replay_file_exits_2_naming_the_problem(tmp_path, capsys, content, needle):
+    path = tmp_path / "cex.json"
+    if content is not None:
+        path.write_text(content if isinstance(content, str) else json.dumps(content))
+    with pytest.raises(SystemExit) as err:
+        cli.main(["regret", "--replay", str(path), "--device", "cpu", "--no-progress", "--out", str(tmp_path)])
+    assert err.value.code == 2
+    msg = capsys.readouterr().err
+    assert "--replay" in msg and needle in msg

@@ -18,8 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--period", type=int, default=101, help="periodic: big loss every PERIOD steps (default 101)")
     parser.add_argument("--big", type=float, default=1010.0, help="coefficient of the rare loss big*x (default 1010)")
     parser.add_argument("--small", type=float, default=10.0, help="coefficient of the frequent loss -small*x (default 10)")
-    parser.add_argument("--prob", type=float, default=0.01,
-                        help="stochastic-periodic: P(big); box-linear/logistic: activity of coordinate 1 (default 0.01)")
+    parser.add_argument("--prob", type=float, default=None,
+                        help="stochastic-periodic: P(big) (default 0.01); box-linear/logistic: activity of "
+                             "coordinate 1 (default 0.5; a small value leaves the data almost all zero)")
     parser.add_argument("--dim", type=int, default=1, help="dimension d (box-linear, logistic; default 1)")
     parser.add_argument("--power", type=float, default=1.0, help="power law of coordinate frequencies (default 1)")
     parser.add_argument("--drift", type=float, default=0.2, help="box-linear: mean sign of active coordinates")
@@ -43,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_arguments(parser, OUT_DEFAULT)
 
 
+PROB_DEFAULTS = {"stochastic-periodic": 0.01, "box-linear": 0.5, "logistic": 0.5, "periodic": 0.01}
+
+
 def _validate(args) -> None:
     if args.steps < 10:
         raise ValueError(f"--steps must be >= 10, got {args.steps}")
@@ -62,7 +66,8 @@ def run(args) -> int:
     from simulations.regret_core import OptimizerConfig
     from simulations.regret_problems import ProblemConfig
 
-    problem = ProblemConfig(args.problem, period=args.period, big=args.big, small=args.small, prob=args.prob,
+    prob = args.prob = PROB_DEFAULTS[args.problem] if args.prob is None else args.prob
+    problem = ProblemConfig(args.problem, period=args.period, big=args.big, small=args.small, prob=prob,
                             dim=args.dim, power=args.power, drift=args.drift, dense=args.dense)
     preset = Preset("cli", problem, tuple(args.optimizers),
                     (OptimizerConfig(lr=args.lr, beta1=args.beta1, beta2=args.beta2, eps=args.eps),),
@@ -87,8 +92,18 @@ def _line(s: dict) -> str:
     if s["x_tail_mean"] is not None:
         text += f", x_tail = {s['x_tail_mean']['estimate']:+.3f}"
     if th:
-        text += (f", R/RHS max = {th['max_ratio_regret_to_rhs']:.3g}, v_t<=v_t+1 "
-                 f"{'held' if s['monitors']['v_nondecreasing']['holds'] else 'FAILED'}")
+        runs_inf = th.get("rhs_infinite_runs", 0)
+        ratio = th["max_ratio_regret_to_rhs"]
+        if runs_inf and runs_inf >= s["seeds"]:
+            gamma_ok = s["monitors"]["gamma_below_one"]["holds"]
+            text += f", RHS = inf ({'beta1 >= 1' if gamma_ok else 'gamma >= 1'}: the bound says nothing)"
+        elif ratio is None:
+            text += ", R/RHS: no checkpoint with 0 < RHS < inf"
+        else:
+            text += f", R/RHS max = {ratio:.3g}" + (f" ({runs_inf} runs with RHS = inf left out)" if runs_inf else "")
+        text += f", v_t<=v_t+1 {'held' if s['monitors']['v_nondecreasing']['holds'] else 'FAILED'}"
+    elif s.get("theorem1_not_applicable"):
+        text += ", Theorem 1 not evaluated (bias correction: not the theorem's method)"
     return text
 
 
@@ -111,8 +126,18 @@ def _run_search(args, out: Path, progress: bool) -> int:
 def _run_replay(args, out: Path, progress: bool) -> int:
     from simulations.regret_search import replay
 
-    config = read_json(args.replay)
-    result = replay(config, device=args.device, progress=progress)
+    import json
+
+    try:
+        config = read_json(args.replay)
+    except FileNotFoundError:
+        raise ValueError(f"--replay {args.replay}: no such file") from None
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"--replay {args.replay}: cannot read a JSON counterexample ({err})") from None
+    try:
+        result = replay(config, device=args.device, progress=progress)
+    except ValueError as err:
+        raise ValueError(f"--replay {args.replay}: {err}") from None
     record = make_record("regret-replay", config, result, seed=config.get("seed"))
     path = write_json_atomic(out / f"replay-{Path(args.replay).stem}.json", record)
     print(path)
