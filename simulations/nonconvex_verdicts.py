@@ -34,7 +34,7 @@ import numpy as np
 from scipy import stats
 
 from simulations.nonconvex_problems import Quadratic, sgd_quadratic_expected_grad_sq
-from simulations.stats import fit_power_law
+from simulations.stats import bootstrap_power_law_slope
 from theory.bounds import (chen_constants, corollary2_rhs, defossez_adam_bound, defossez_tau_weights,
                            inverse_sqrt_schedule, theorem2_rhs)
 
@@ -86,17 +86,9 @@ def bootstrap_slope(T, grad_sq_seeds, fit_from: float, steps: int, level: float 
     mask = (T >= max(10, fit_from * steps)) & (curve > 0)
     if mask.sum() < 3:
         return None
-    lx = np.log(T[mask].astype(np.float64))
-    rng = np.random.default_rng(seed)
-    W = rng.multinomial(R, np.full(R, 1.0 / R), size=resamples).T / R  # (seeds, resamples)
-    boot = _grid_runmin(y @ W)[mask]  # (points in range, resamples)
-    ok = np.all(boot > 0, axis=0)
-    slopes = _ols_slopes(lx, np.log(boot[:, ok].T))
-    slope = float(_ols_slopes(lx, np.log(curve[mask])))
-    low, high = np.quantile(slopes, [(1 - level) / 2, (1 + level) / 2])
-    return {"slope": slope, "slope_low": float(low), "slope_high": float(high),
-            "intercept": float(np.log(curve[mask]).mean() - slope * lx.mean()), "level": level,
-            "interval": f"percentile bootstrap over seeds ({int(ok.sum())} resamples)",
+    fit = bootstrap_power_law_slope(T[mask], y.T, curve=lambda s: _grid_runmin(s.mean(0))[mask], level=level,
+                                    n_boot=resamples, seed=seed)
+    return {**fit.as_dict(), "interval": "percentile bootstrap over seeds (simulations.stats)",
             "curve": "running minimum over the log-grid points of the seed mean", "seeds": int(R),
             "bootstrap_reliable": bool(R >= MIN_SEEDS_FOR_BOOTSTRAP), "mask": mask}
 

@@ -83,27 +83,31 @@ def bootstrap_power_law_slope(x, per_seed, curve=None, level: float = 0.95, n_bo
                               seed: int = 0) -> PowerLawFit:
     """Slope of log curve(per_seed) against log x, with a percentile bootstrap CI over seeds.
 
-    ``per_seed`` has one row per independent seed and one column per x. ``curve`` maps a
-    (seeds, points) array to the curve that is fitted (default: the mean over seeds; e.g. a
-    running minimum of the mean). Points along one curve are serially correlated (cumulative
+    ``per_seed`` has one row per independent seed. ``curve`` maps a (seeds, points) array to the
+    curve that is fitted, one value per x (default: the mean over seeds; e.g. a running minimum
+    of the mean, restricted to the fitted range). Points along one curve are serially correlated (cumulative
     sums, running minima), so the OLS t-interval of :func:`fit_power_law` under-covers; the
     seeds are independent, so resampling them gives a valid interval.
     """
     x = np.asarray(x, dtype=np.float64)
     rows = np.asarray(per_seed, dtype=np.float64)
-    if rows.ndim != 2 or rows.shape[1] != x.size:
-        raise ValueError(f"per_seed must have shape (seeds, {x.size}), got {rows.shape}")
-    if rows.shape[0] < 2:
-        raise ValueError(f"bootstrap over seeds needs at least 2 seeds, got {rows.shape[0]}")
+    if rows.ndim != 2 or rows.shape[0] < 2:
+        raise ValueError(f"per_seed must be (seeds >= 2, points), got shape {rows.shape}")
     curve = curve or (lambda a: a.mean(axis=0))
+    if np.shape(curve(rows)) != x.shape:
+        raise ValueError(f"curve(per_seed) must have one value per x ({x.size}), got {np.shape(curve(rows))}")
     lx = np.log(x)
 
     def slope(sample):
-        return float(np.polyfit(lx, np.log(curve(sample)), 1)[0])
+        y = curve(sample)
+        return float(np.polyfit(lx, np.log(y), 1)[0]) if np.all(y > 0) else np.nan
 
     point = fit_power_law(x, curve(rows), level)
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, rows.shape[0], size=(n_boot, rows.shape[0]))
     slopes = np.array([slope(rows[p]) for p in picks])
+    slopes = slopes[np.isfinite(slopes)]  # resamples whose curve touches 0 have no log-slope
+    if slopes.size < n_boot // 2:
+        raise ValueError("bootstrap curve is non-positive in most resamples: no log-log slope")
     lo, hi = np.quantile(slopes, [0.5 - level / 2, 0.5 + level / 2])
     return PowerLawFit(point.slope, float(lo), float(hi), point.intercept, level)
