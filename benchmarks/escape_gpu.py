@@ -5,7 +5,7 @@ the Proposition 1 comparison (discrete and sde, sharp / asymmetric basins, Adam 
 with 10^6 paths per optimizer. On the CPU use a tiny size to test the script itself:
 
     python benchmarks/escape_gpu.py --device cuda --out gpu-escape       # on the GPU machine
-    python benchmarks/escape_gpu.py --device cpu --tiny --out /tmp/gpu-escape
+    python benchmarks/escape_gpu.py --device cpu --tiny --out amlab-out/gpu-escape
 """
 from __future__ import annotations
 
