@@ -151,7 +151,7 @@ def test_maximize_ascends():
     opt = AdaMomentum([p], lr=0.1, maximize=True)
     p.grad = torch.tensor([1.0])
     opt.step()
-    assert float(p) > 1.0
+    assert p.item() > 1.0
 
 
 @pytest.mark.parametrize("dtype,rtol", [(torch.float64, 1e-12), (torch.float32, 1e-5), (torch.bfloat16, 3e-2)])
@@ -185,7 +185,7 @@ def test_non_finite_gradients_are_not_absorbed(bad, foreach):
     opt = AdaMomentum([p], lr=0.1, foreach=foreach)
     p.grad = torch.tensor([bad, 0.5])
     opt.step()
-    assert math.isnan(float(p[0])) and math.isfinite(float(p[1]))
+    assert math.isnan(p[0].item()) and math.isfinite(p[1].item())
 
 
 def test_state_is_exactly_as_large_as_adams():
