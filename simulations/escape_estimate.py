@@ -109,3 +109,24 @@ def ratio_ci(numerator: dict, denominator: dict, level: float = 0.95) -> dict | 
     z = float(stats.norm.ppf(0.5 + level / 2))
     return {"estimate": math.exp(log_r), "low": math.exp(log_r - z * se), "high": math.exp(log_r + z * se),
             "level": level}
+
+
+def restricted_ratio_ci(numerator: dict, denominator: dict, level: float = 0.95) -> dict | None:
+    """CI for E min(Gamma, T)(numerator) / E min(Gamma, T)(denominator), the ratio of restricted
+    means at the common horizon T: always estimable (no model for the censored tail), and a
+    lower-bound-free comparison when one optimizer rarely escapes. Log scale, delta method on the
+    two Student-t intervals, treated as independent (conservative under common random numbers)."""
+    a, b = numerator.get("restricted_mean"), denominator.get("restricted_mean")
+    if not a or not b or a["estimate"] <= 0 or b["estimate"] <= 0:
+        return None
+    if numerator.get("horizon") != denominator.get("horizon"):
+        raise ValueError("restricted means compare only at a common horizon")
+    z = float(stats.norm.ppf(0.5 + level / 2))
+
+    def log_se(ci):  # half-width of the t interval / its quantile, relative to the mean
+        return (ci["high"] - ci["estimate"]) / float(stats.norm.ppf(0.5 + ci["level"] / 2)) / ci["estimate"]
+
+    log_r = math.log(a["estimate"] / b["estimate"])
+    se = math.hypot(log_se(a), log_se(b))
+    return {"estimate": math.exp(log_r), "low": math.exp(log_r - z * se), "high": math.exp(log_r + z * se),
+            "level": level, "horizon": numerator.get("horizon"), "estimand": "E min(Gamma, T) ratio"}

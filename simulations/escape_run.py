@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from simulations.escape_estimate import mean_escape_time, ratio_ci
+from simulations.escape_estimate import mean_escape_time, ratio_ci, restricted_ratio_ci
 from simulations.escape_model import EscapeConfig, flow_prediction
 from simulations.escape_sim import a5_moment_order, noise_free_direction_ratio, simulate
 from simulations.levy import fractional_moment
@@ -104,6 +104,7 @@ def run_config(config: EscapeConfig, progress: bool = False) -> dict:
     out = {"config": config, "results": results, "seconds": time.perf_counter() - start,
            "a5_moment_order": a5_moment_order(config.tail_index)}
     if "adam" in results and "adamomentum" in results:
-        out["ratio_adamomentum_over_adam"] = ratio_ci(results["adamomentum"]["mean_escape_time"],
-                                                      results["adam"]["mean_escape_time"])
+        am, adam = results["adamomentum"]["mean_escape_time"], results["adam"]["mean_escape_time"]
+        out["ratio_adamomentum_over_adam"] = ratio_ci(am, adam)
+        out["restricted_ratio_adamomentum_over_adam"] = restricted_ratio_ci(am, adam)
     return out

@@ -83,6 +83,13 @@ def run(args) -> int:
     return 0
 
 
+def _g(value) -> str:
+    """Four significant digits; None prints as "n/a" (no estimate), inf as "inf"."""
+    if value is None:
+        return "n/a"
+    return f"{value:.4g}" if isinstance(value, (int, float)) else str(value)
+
+
 def _summary_lines(record: dict) -> list[str]:
     res = record["results"]
     if "results" in res:  # one configuration
@@ -90,11 +97,16 @@ def _summary_lines(record: dict) -> list[str]:
         for label, r in res["results"].items():
             m = r["mean_escape_time"]
             pred = (r.get("prediction") or {}).get("value")
-            lines.append(f"{label}: E Gamma = {m['estimate']} [{m['low']}, {m['high']}] ({m['method']}), "
-                         f"escaped {m['escaped']}/{m['paths']}, predicted {pred}")
-        if res.get("ratio_adamomentum_over_adam"):
-            r = res["ratio_adamomentum_over_adam"]
-            lines.append(f"E Gamma(adamomentum)/E Gamma(adam) = {r['estimate']} [{r['low']}, {r['high']}]")
+            rm = m["restricted_mean"]
+            lines.append(f"{label}: E Gamma = {_g(m['estimate'])} [{_g(m['low'])}, {_g(m['high'])}] "
+                         f"({m['method']}), E min(Gamma, T) = {_g(rm['estimate'])} [{_g(rm['low'])}, "
+                         f"{_g(rm['high'])}], escaped {m['escaped']}/{m['paths']}, predicted {_g(pred)}")
+        for key, name in (("ratio_adamomentum_over_adam", "E Gamma"),
+                          ("restricted_ratio_adamomentum_over_adam", "E min(Gamma, T)")):
+            r = res.get(key)
+            if r:
+                lines.append(f"{name}(adamomentum)/{name}(adam) = {_g(r['estimate'])} [{_g(r['low'])}, "
+                             f"{_g(r['high'])}]")
         return lines
     from simulations.escape import ledger_rows
 
