@@ -12,7 +12,7 @@ Combination rule (:func:`combine`), applied to the rows of one claim, "unchecked
 The verdict is about the *statement*; a row scoped to one proof step is evidence about the paper's
 proof, shown with the claim, but it never decides the statement's verdict by itself (a false step
 means the printed proof does not establish the statement, not that the statement is false):
-1. any ``unsatisfiable`` -> ``unsatisfiable``: the hypotheses cannot hold together, so the statement
+1. any claim-scoped ``unsatisfiable`` -> ``unsatisfiable``: the hypotheses cannot hold together, so the statement
    is vacuous and no genuine counterexample to it can exist; a failing row can then only concern a
    proof step or a setting outside the hypotheses, and is kept as evidence;
 2. else any claim-scoped ``fails`` -> ``fails`` (a reproducible counterexample to the statement);
@@ -147,11 +147,9 @@ def combine(rows: list[dict]) -> str:
     used = [r for r in rows if r["verdict"] != "unchecked"]
     if not used:
         return "unchecked"
-    if any(r["verdict"] == "unsatisfiable" for r in used):
-        return "unsatisfiable"
     on_claim = [r for r in used if _scope(r) == "claim"]
     verdicts = {r["verdict"] for r in on_claim}
-    for dominant in ("fails", "assumption-violated"):
+    for dominant in ("unsatisfiable", "fails", "assumption-violated"):
         if dominant in verdicts:
             return dominant
     if not on_claim:

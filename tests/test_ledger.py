@@ -59,6 +59,8 @@ def test_a_false_proof_step_is_evidence_not_the_statements_verdict():
     assert L.combine([step_fails, row("corollary-1", "assumption-violated", "simulation")]) == "assumption-violated"
     assert L.combine([step_fails, row("corollary-1", "fails", "simulation")]) == "fails"
     assert L.combine([step_fails, row("corollary-1", "proved"), row("corollary-1", "holds", "simulation")]) == "proved"
+    step_unsat = row("corollary-1", "unsatisfiable", scope="step")
+    assert L.combine([step_unsat, row("corollary-1", "holds", "simulation")]) == "holds"
     entry = {e["claim"]: e for e in L.build_ledger([step_fails])}["corollary-1"]
     assert entry["verdict"] == "unchecked" and "1 of them false" in entry["reason"]
 
