@@ -101,10 +101,19 @@ def preset_configs(name: str, scale: str = "quick", device: str = "cpu", seed: i
 
 
 def weighted_slope(x, estimates, log_se, level: float = 0.95) -> dict | None:
-    """Slope of log E against log x by weighted least squares (weights 1/log_se^2), normal CI.
-    Also returns the chi-square of the residuals (a large value says the power law misfits)."""
+    """Slope of log E against log x by weighted least squares (weights 1/log_se^2).
+
+    Points without an estimate (only a bound: restricted-mean-bound, none-escaped) cannot enter the
+    fit; ``points`` / ``points_total`` record how many did, and ``complete`` is False when any was
+    dropped (the dropped points are the most censored ones, so such a slope is biased and must not
+    decide a verdict). The interval: with chi2/dof <= 1 the normal interval for known weights; with
+    chi2/dof > 1 the scale is estimated (Birge ratio) and the half-width is
+    t_dof quantile * sqrt(chi2/dof) / sqrt(sxx); with dof = 0 (two points) there is no misfit check
+    and no interval (low = high = None). Returns None for fewer than 2 usable points."""
     from scipy import stats
 
+    x = list(x)
+    total = len(x)
     pts = [(math.log(a), math.log(e), s) for a, e, s in zip(x, estimates, log_se) if e is not None and s]
     if len(pts) < 2:
         return None
@@ -116,10 +125,21 @@ def weighted_slope(x, estimates, log_se, level: float = 0.95) -> dict | None:
     resid = ly - (ym + slope * (lx - xm))
     chi2 = float((w * resid**2).sum())
     dof = len(pts) - 2
-    inflate = max(1.0, chi2 / dof) if dof > 0 else 1.0  # misfit widens the CI (Birge ratio)
-    half = float(stats.norm.ppf(0.5 + level / 2)) / math.sqrt(sxx) * math.sqrt(inflate)
-    return {"slope": float(slope), "low": float(slope - half), "high": float(slope + half), "level": level,
-            "points": len(pts), "chi2": chi2, "dof": dof, "ci_inflation": math.sqrt(inflate)}
+    out = {"slope": float(slope), "low": None, "high": None, "level": level, "points": len(pts),
+           "points_total": total, "complete": len(pts) == total, "chi2": chi2, "dof": dof,
+           "ci_inflation": None, "quantile": None}
+    if dof < 1:
+        return out  # a line through two points: no misfit check, no interval
+    birge = chi2 / dof
+    if birge > 1.0:  # scale estimated from the residuals: Student t with dof degrees of freedom
+        q = float(stats.t.ppf(0.5 + level / 2, dof))
+        inflate = math.sqrt(birge)
+    else:
+        q = float(stats.norm.ppf(0.5 + level / 2))
+        inflate = 1.0
+    half = q * inflate / math.sqrt(sxx)
+    out.update(low=float(slope - half), high=float(slope + half), ci_inflation=inflate, quantile=q)
+    return out
 
 
 def _summarise_preset(name: str, runs: list[dict]) -> dict:
@@ -220,8 +240,12 @@ def ledger_rows(record: dict) -> list[dict]:
         fits = lemma["summary"]["fits"]
         preds = lemma["summary"]["predicted_exponents"]
         stated = [v for k, v in preds.items() if k.startswith("lemma-1")]
-        missing = [k for k, f in fits.items() if not f]
-        consistent = all(any(f["low"] <= s <= f["high"] for s in stated) for f in fits.values() if f)
+        n_ups = len(lemma["runs"])
+        # a fit decides nothing unless every upsilon has an estimate (a dropped point is the most
+        # censored one, so the slope would be biased) and a residual degree of freedom checks the line
+        missing = [k for k, f in fits.items() if not _fit_usable(f, n_ups)]
+        consistent = all(any(f["low"] <= s <= f["high"] for s in stated) for k, f in fits.items()
+                         if k not in missing)
         a_ok = all(_assumptions_hold(r["results"][k]["assumptions"], a5=False)
                    for r in lemma["runs"] for k in r["results"])
         viol = {k: max((r["results"][k]["assumptions"]["assumption-3-direction"]["violation_rate"]
@@ -241,14 +265,13 @@ def ledger_rows(record: dict) -> list[dict]:
         alpha = cfgs[0]["tail_index"]
         evidence = (f"sde, sharp quadratic basin, alpha={alpha:g}, lr={cfgs[0]['lr']:g} (dt, moment rates fixed), "
                     f"upsilon in [{min(ups):.3g}, {max(ups):.3g}]: exponent of E Gamma in upsilon "
-                    + "; ".join(f"{k} {_fmt({'estimate': f['slope'], 'low': f['low'], 'high': f['high']})}"
-                                f" (chi2/dof {f['chi2']:.2g}/{f['dof']})"
-                                for k, f in fits.items() if f)
-                    + (f"; no fit for {', '.join(missing)}" if missing else "")
+                    + "; ".join(_fit_text(k, f, n_ups) for k, f in fits.items())
+                    + (f"; no usable fit (needs every upsilon estimated and dof >= 1) for {', '.join(missing)}"
+                       if missing else "")
                     + f"; Lemma 1 as stated predicts {preds['lemma-1 as stated']:+g} "
                     f"({preds['lemma-1 with nu(upsilon-scaled set)']:+g} with nu of the scaled set), the exit-time "
                     f"asymptotics {preds['imkeller-pavlyukevich']:+g}"
-                    + (f"; flow exponent vs noise scale {_fmt({'estimate': ip['slope'], 'low': ip['low'], 'high': ip['high']})}" if ip else "")
+                    + (f"; flow exponent vs noise scale {_slope_ci(ip)}" if ip else "")
                     + "; Assumption 3 direction condition violated at rate "
                     + ", ".join(f"{k} {v:.2f}" for k, v in viol.items()))
         if not a_ok:
@@ -319,6 +342,26 @@ def ledger_rows(record: dict) -> list[dict]:
                                    "(1-b1)/(1+b1) Var < (2-b1)/b1 Var for every b1, so it cannot hold there",
                      "details": {"holds_in": a5_where}})
     return rows
+
+
+def _fit_usable(fit: dict | None, n_points: int) -> bool:
+    """A slope decides a verdict only when it used every point and has dof >= 1 (hence an interval)."""
+    if not fit or fit.get("low") is None or fit.get("high") is None or fit.get("dof", 0) < 1:
+        return False
+    return fit.get("points", 0) >= max(n_points, fit.get("points_total", 0))
+
+
+def _slope_ci(fit: dict) -> str:
+    if fit.get("low") is None:
+        return f"{fit['slope']:.3g} (no interval: dof 0)"
+    return _fmt({"estimate": fit["slope"], "low": fit["low"], "high": fit["high"]})
+
+
+def _fit_text(label: str, fit: dict | None, n_points: int) -> str:
+    if not fit:
+        return f"{label} no fit (< 2 of {n_points} upsilons estimated)"
+    return (f"{label} {_slope_ci(fit)} ({fit['points']}/{fit.get('points_total', n_points)} upsilons estimated, "
+            f"chi2/dof {fit['chi2']:.2g}/{fit['dof']})")
 
 
 def _cfg(run: dict) -> dict:

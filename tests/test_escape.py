@@ -302,6 +302,72 @@ def test_weighted_slope_widens_for_misfit():
     assert bad["ci_inflation"] > 3 and (bad["high"] - bad["low"]) > 3 * (good["high"] - good["low"])
 
 
+def test_weighted_slope_inflated_interval_uses_student_t():
+    """3 points (dof 1) with an estimated scale: half-width = t_1(0.975) = 12.71 x sqrt(chi2/dof) / sqrt(sxx),
+    not 1.96 x ...; the normal quantile would give a 6.5x too narrow interval."""
+    from scipy import stats
+
+    from simulations.escape import weighted_slope
+
+    x, se = [1.0, 2.0, 4.0], [0.05] * 3
+    bad = weighted_slope(x, [1.0, 4.0, 4.0], se)
+    lx = np.log(x)
+    sxx = float(((lx - lx.mean()) ** 2).sum() / 0.05**2)
+    half = (bad["high"] - bad["low"]) / 2
+    assert bad["dof"] == 1 and bad["quantile"] == pytest.approx(stats.t.ppf(0.975, 1))
+    assert half == pytest.approx(12.706 * bad["ci_inflation"] / math.sqrt(sxx), rel=1e-3)
+    # the old rule (1.96 with the same inflation) is a different, narrower interval
+    assert half > 6 * 1.96 * bad["ci_inflation"] / math.sqrt(sxx)
+
+
+def test_weighted_slope_two_points_and_dropped_points():
+    from simulations.escape import weighted_slope
+
+    two = weighted_slope([1.0, 2.0], [1.0, 2.0], [0.05, 0.05])
+    assert two["dof"] == 0 and two["low"] is None and two["high"] is None and two["complete"]
+    dropped = weighted_slope([1.0, 2.0, 4.0], [1.0, 2.0, None], [0.05, 0.05, None])
+    assert dropped["points"] == 2 and dropped["points_total"] == 3 and not dropped["complete"]
+
+
+def _lemma_record_all_assumptions_hold():
+    rec = {"results": _tiny_results()}
+    for run in rec["results"]["lemma1"]["runs"]:
+        for r in run["results"].values():
+            for k in ("assumption-1", "assumption-3-betas", "assumption-3-direction"):
+                r["assumptions"].setdefault(k, {"holds": True, "violation_rate": 0.0})["holds"] = True
+    return rec
+
+
+def _fit(slope, low, high, points=3, total=3, dof=1):
+    return {"slope": slope, "low": low, "high": high, "chi2": 0.5, "dof": dof, "points": points,
+            "points_total": total, "complete": points == total}
+
+
+def test_lemma1_fit_with_a_dropped_point_or_no_dof_decides_nothing():
+    """A slope that dropped an upsilon (only a bound there) or has dof 0 gives 'unchecked', whatever
+    its interval says; the same slope on all points with dof >= 1 decides (holds / fails)."""
+    from simulations import escape
+
+    rec = _lemma_record_all_assumptions_hold()
+    n = len(rec["results"]["lemma1"]["runs"])
+    fits = rec["results"]["lemma1"]["summary"]["fits"]
+
+    def verdict():
+        return {r["claim"]: r for r in escape.ledger_rows(rec)}["lemma-1"]
+
+    fits.update(adam=_fit(1.0, 0.5, 1.5, n, n), adamomentum=_fit(1.0, 0.5, 1.5, n, n))
+    assert verdict()["verdict"] == "holds"
+    fits["adamomentum"] = _fit(-2.0, -2.5, -1.5, n, n)
+    assert verdict()["verdict"] == "fails"
+    fits["adamomentum"] = _fit(-2.0, -2.5, -1.5, n - 1, n, dof=n - 3)  # a point dropped
+    row = verdict()
+    assert row["verdict"] == "unchecked" and row["details"]["missing_fits"] == ["adamomentum"]
+    assert f"{n - 1}/{n} upsilons estimated" in row["evidence"]
+    fits["adamomentum"] = {**_fit(-2.0, None, None, 2, 2, dof=0)}  # two points, no interval
+    assert verdict()["verdict"] == "unchecked"
+    assert "no interval: dof 0" in verdict()["evidence"]
+
+
 def test_lemma1_missing_fit_is_unchecked_not_fails():
     from simulations import escape
 
@@ -311,12 +377,14 @@ def test_lemma1_missing_fit_is_unchecked_not_fails():
         for r in run["results"].values():
             for k in ("assumption-1", "assumption-3-betas", "assumption-3-direction"):
                 r["assumptions"].setdefault(k, {"holds": True, "violation_rate": 0.0})["holds"] = True
+    n = len(lemma["runs"])
     lemma["summary"]["fits"] = {"adam": None, "adamomentum": {"slope": 1.0, "low": 0.5, "high": 1.5, "chi2": 0.0,
-                                                               "dof": 1}}
+                                                               "dof": 1, "points": n, "points_total": n}}
     row = {r["claim"]: r for r in escape.ledger_rows(rec)}["lemma-1"]
     assert row["verdict"] == "unchecked" and row["details"]["missing_fits"] == ["adam"]
     assert row["details"]["conditions"]["fixed"]["lr"] == [0.01]
-    lemma["summary"]["fits"]["adam"] = {"slope": -2.0, "low": -2.5, "high": -1.5, "chi2": 0.0, "dof": 1}
+    lemma["summary"]["fits"]["adam"] = {"slope": -2.0, "low": -2.5, "high": -1.5, "chi2": 0.0, "dof": 1,
+                                        "points": n, "points_total": n}
     assert {r["claim"]: r for r in escape.ledger_rows(rec)}["lemma-1"]["verdict"] == "fails"
 
 
