@@ -71,8 +71,8 @@ def reference_exit_step(config: EscapeConfig, label: str, noise_rows) -> int:
         for i, x in enumerate(theta):
             g = _grad(x, cl[i], cr[i])
             xi = float(noise_rows[k - 1][i])
-            if k > 1:  # coefficients before the update (R_{t-}); step 1 has no previous state
-                r, q = r_of(i, t_prev), q_of(t_prev)
+            if k > 1:  # noise coefficient before the update (R_{t-}); step 1 has no previous state
+                r = r_of(i, t_prev)
             nz = gcoef * xi
             old_mn = mn[i]
             m[i] += a1 * (g - m[i])
@@ -88,7 +88,8 @@ def reference_exit_step(config: EscapeConfig, label: str, noise_rows) -> int:
                 v[i] += eps * h
             vmax[i] = max(vmax[i], v[i])
             if k == 1:
-                r, q = r_of(i, t), q_of(t)
+                r = r_of(i, t)
+            q = q_of(t)  # the bias correction of the m it multiplies (m after the update)
             new.append(x - q * m[i] / r * dt + coef * xi / r)
         theta = new
         if not _inside(theta, basin.right, basin.left):

@@ -14,9 +14,11 @@ Dynamics (time in the SDE's units; see :mod:`simulations.escape_model`):
   noise-free momentum of (3), m += (1 - b1) h (grad f - m), and the noise enters theta as
   upsilon R^-1 sigma dL, upsilon = lr^(1 - 1/alpha), dL = dt^(1/alpha) xi. R = denominator of the
   member (sqrt(v / (1 - b2^t)) [+ eps]) with t = time / lr iterations, q = 1 / (1 - b1^t).
-  R and q are taken BEFORE this step's update of the moments (R_{t-}: the coefficient of a Levy SDE
+  R is taken BEFORE this step's update of the moments (R_{t-}: the coefficient of a Levy SDE
   is evaluated before the jump; otherwise a large xi inflates v first and shrinks its own jump);
-  only the very first step, where no previous state exists, uses the updated state.
+  only the very first step, where no previous state exists, uses the updated R. The drift q m is
+  noise-free, so q(t) is paired with the m(t) it bias-corrects (both after the update): at dt = lr,
+  q m = m_k / (1 - b1^k), the optimizer's bias-corrected momentum.
   The second moment must see the gradient noise (the proof of Proposition 1 takes E v = lim E k^2
   with the noise in k). Per step the gradient noise is N = sigma h^(1/alpha) xi (= sigma dL /
   lr^(1/alpha): the increments of one iteration add up to one iteration's sigma xi), and
@@ -128,12 +130,14 @@ class _SDE:
     def step(self, theta, xi, k, c_left, c_right):
         grad = basin_grad(theta, c_left, c_right)
         st = self.state
-        # R_{t-}, q_{t-}: the coefficients before this step's update (a Levy SDE's coefficient is
-        # taken before the jump). At the first step there is no previous state (v = 0, q = 1/0):
-        # that one step uses the state after the update, as iteration 1 of the optimizer does.
+        # R_{t-}: the noise coefficient 1/R is taken before this step's update (a Levy SDE's
+        # coefficient is taken before the jump; R depends on the noise). At the first step there is
+        # no previous state (v = 0): that one step uses R after the update, as iteration 1 of the
+        # optimizer does. The drift q m is deterministic and noise-free: q(t) is paired with the m(t)
+        # it bias-corrects (both after the update), so at dt = lr, q m = m_k / (1 - b1^k).
         first = k == 1
         if not first:
-            r_inv, q = self._r_inv_q()
+            r_inv, _ = self._r_inv_q()
         noise = self.grad_noise * xi  # the gradient noise of this step: sigma dL / lr^(1/alpha)
         old_noisy = self.m_noisy.clone() if self.member.k == "belief" else None
         self.m.add_(grad - self.m, alpha=self.a1)
@@ -152,8 +156,9 @@ class _SDE:
                 st.v.add_(self.hyper.eps * self.h)
             if self.member.max_v:
                 torch.maximum(st.v_max, st.v, out=st.v_max)
+        r_now, q = self._r_inv_q()
         if first:
-            r_inv, q = self._r_inv_q()
+            r_inv = r_now
         theta.add_(q * self.dt * self.m * r_inv, alpha=-1.0).add_(xi * r_inv, alpha=self.noise_coef)
 
     def _r_inv_q(self):
