@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from simulations.records import make_record
 from simulations.regret_core import OptimizerConfig, simulate
 from simulations.regret_problems import ProblemConfig
-from simulations.regret_summary import increment_rates, summarise
+from simulations.regret_summary import increment_rates, linear_rate, summarise
 from simulations.runtime import resolve_device, resolve_dtype
 
 THEOREM_MEMBERS = ("adamomentum", "adamomentum-max")
@@ -91,7 +91,7 @@ def run_preset(preset: Preset, device: str = "auto", dtype: str = "float64", pro
     return out
 
 
-REDDI_MIN_EXPONENT = 0.65  # local growth exponent of R(T) over the last two decades (0.5: sqrt(T), 1: linear)
+REDDI_RATE_FRACTION = 0.5  # non-vanishing: lower bound on the linear part a of R(t) = a t + b sqrt(t) + c >= r / 2
 
 
 def reddi_reproduction(summaries: list[dict]) -> dict:
@@ -99,12 +99,15 @@ def reddi_reproduction(summaries: list[dict]) -> dict:
 
     The mean gradient is r = (big - (period - 1) small) / period > 0, so x* = -1 and iterates that
     settle at x_bar pay R(T)/T -> r (1 + x_bar). ``to_plus_one``: x averaged over the last 10% of
-    steps > 0.9 (the wrong end). ``non_vanishing`` rests on the regret at two horizons, not on one
-    R(T)/T (which a member converging to x* also keeps above r for a long transient): with
-    rate_1 = regret per step over [T/100, T/10] and rate_2 over [T/10, T], it asks for to_plus_one,
-    rate_2 >= r, and a local growth exponent 1 + log10(rate_2 / rate_1) >= :data:`REDDI_MIN_EXPONENT`
-    (R ~ sqrt(T) gives 0.5, linear regret 1). Reproduced when Adam's regret is non-vanishing in this
-    sense and AMSGrad heads to -1 (x_tail < -0.5). The problem is deterministic: no CI.
+    steps > 0.9 (the wrong end). ``non_vanishing`` tests the linear part of the regret directly:
+    R(t) = a t + b sqrt(t) + c is fitted by least squares over the checkpoints in [T/100, T]
+    (:func:`simulations.regret_summary.linear_rate`; on this problem the regret per step is a
+    constant plus an oscillation that fades like 1/sqrt(t), which biases a two-window growth
+    exponent towards 0.5), and the one-sided 95% lower bound on a must be >= r/2
+    (:data:`REDDI_RATE_FRACTION`), with to_plus_one. The local growth exponents of R over the last
+    two decades before T and before T/10 are reported, not tested. Reproduced when Adam's regret is
+    non-vanishing in this sense and AMSGrad heads to -1 (x_tail < -0.5). Deterministic problem: the
+    bound on a comes from the fit residuals.
     """
     from simulations.regret_problems import ProblemConfig
 
@@ -116,22 +119,24 @@ def reddi_reproduction(summaries: list[dict]) -> dict:
         x_tail = s["x_tail_mean"]["estimate"]
         to_plus = x_tail > 0.9
         inc = increment_rates(s)
-        rate1, rate2, horizons, exponent = inc["rate_1"], inc["rate_2"], inc["horizons"], inc["exponent"]
-        growing = bool(rate2 is not None and rate2 >= drift and exponent is not None
-                       and exponent >= REDDI_MIN_EXPONENT)
+        inc_early = increment_rates(s, end=s["checkpoints"][-1] / 10)
+        fit = linear_rate(s)
+        growing = bool(fit is not None and drift > 0 and fit["a_low"] >= REDDI_RATE_FRACTION * drift)
         rows.append({"preset": s["preset"], "member": s["member"], "lr": s["optimizer"]["lr"],
                      "bias_correction": s["bias_correction"], "x_tail_mean": x_tail,
                      "avg_regret": s["avg_regret"]["estimate"], "drift_rate": drift, "steps": s["steps"],
                      "avg_regret_ratio_last_decade": s["avg_regret_ratio"], "to_plus_one": to_plus,
-                     "regret_rate_per_step": [rate1, rate2], "rate_horizons": horizons,
-                     "local_growth_exponent": exponent, "regret_growing_linearly": growing,
+                     "regret_rate_per_step": [inc["rate_1"], inc["rate_2"]], "rate_horizons": inc["horizons"],
+                     "local_growth_exponent": inc["exponent"],
+                     "local_growth_exponent_at_T_over_10": inc_early["exponent"],
+                     "linear_rate_fit": fit, "regret_growing_linearly": growing,
                      "non_vanishing": bool(to_plus and growing)})
     adam = [r for r in rows if r["member"] == "adam"]
     ams = [r for r in rows if r["member"] == "amsgrad"]
     ok = bool(adam and ams and all(r["non_vanishing"] for r in adam) and all(r["x_tail_mean"] < -0.5 for r in ams))
     return {"reproduced": ok, "rows": rows,
-            "test": f"to_plus_one (x_tail > 0.9), regret per step over [T/10, T] >= r, and local growth exponent "
-                    f"over [T/100, T] >= {REDDI_MIN_EXPONENT}"}
+            "test": "to_plus_one (x_tail > 0.9) and the one-sided 95% lower bound on a in a least-squares fit "
+                    f"R(t) = a t + b sqrt(t) + c over [T/100, T] >= {REDDI_RATE_FRACTION} r (r = drift)"}
 
 
 def run_scale(scale: str = "quick", device: str = "auto", progress: bool = False, dtype: str = "float64",
@@ -191,10 +196,14 @@ def _counterexample_note(record: dict, member: str) -> str:
     reddi = [r for r in record["results"]["reddi"]["rows"] if r["member"] == member and not r["bias_correction"]]
     parts = []
     for r in reddi:
+        fit = r.get("linear_rate_fit") or {}
         parts.append(f"Reddi problem (T={r['steps']}, lr={r['lr']}): x_tail={r['x_tail_mean']:.3f} (x*=-1), "
-                     f"R(T)/T={r['avg_regret']:.4f} vs drift r={r['drift_rate']:.4f}, local growth exponent of "
-                     f"R over the last two decades {_fmt(r.get('local_growth_exponent'))}: "
-                     + ("non-vanishing (x at the wrong end, R growing linearly)" if r['non_vanishing']
+                     f"R(T)/T={r['avg_regret']:.4f} vs drift r={r['drift_rate']:.4f}; fit R(t) = a t + b sqrt(t) + c "
+                     f"over [T/100, T]: a={_fmt(fit.get('a'))} (95% lower bound {_fmt(fit.get('a_low'))}, "
+                     f"test a_low >= r/2); local growth exponent of R over the last two decades "
+                     f"{_fmt(r.get('local_growth_exponent'))} at T, "
+                     f"{_fmt(r.get('local_growth_exponent_at_T_over_10'))} at T/10 (reported, not tested): "
+                     + ("non-vanishing (x at the wrong end, linear part of R >= r/2)" if r['non_vanishing']
                         else "x at the wrong end but regret not shown non-vanishing at this T" if r['to_plus_one']
                         else "not at the wrong end"))
     if search:

@@ -216,7 +216,8 @@ def _finish(batch: ProblemBatch, snaps, result, lr_run, b1_run, b2_run, lam, wit
     ``with_bound``: adaptive member without bias correction (the method Theorem 1 is about).
     ``rhs_literal`` is Theorem 1 as printed: D_inf = the iterate diameter, and beta1 := beta1_1 =
     beta1 * lam so that the stated beta1_1 = beta1 holds; the schedule beta1_t = beta1_1 lam^(t-1)
-    is the one that ran (so term 2 is unchanged) and the smaller beta1 only shrinks terms 1 and 3.
+    is the one that ran (the weighted sum of sqrt(v) in term 2 is the same), and the smaller beta1
+    shrinks all three terms (each carries 1/(1 - beta1); term 3 also 1/(1 - gamma), gamma = beta1^2/beta2).
     """
     rows: dict[str, list] = {}
     diam = torch.tensor([p.diameter for p in batch.configs], device=lr_run.device,

@@ -76,22 +76,108 @@ def regret_slope(T: list[int], per_seed, last_decades: float = 2.0, ci: bool = T
     return out
 
 
-def increment_rates(summary: dict) -> dict:
+def increment_rates(summary: dict, end: int | None = None) -> dict:
     """Regret per step over [T/100, T/10] and [T/10, T] (nearest checkpoints) from the mean curve.
 
     ``exponent`` = 1 + log10(rate_2 / rate_1) is the local growth exponent of R over the last two
     decades: 0.5 for R ~ sqrt(T) (rates fall by 1/sqrt(10) per decade), 1 for linear regret;
-    None when a rate is not positive or the checkpoints do not span the two decades.
+    None when a rate is not positive or the checkpoints do not span the two decades. It is reported
+    only: R = a t + b sqrt(t) with a fading b-part that dominates gives an exponent well below 1
+    although a > 0, so the non-vanishing tests use :func:`linear_rate`. ``end``: horizon T (nearest
+    checkpoint; default the last).
     """
     cps, R = summary["checkpoints"], summary["regret_mean_curve"]
-    T = cps[-1]
-    a, b, c = _checkpoint_at(cps, T / 100), _checkpoint_at(cps, T / 10), len(cps) - 1
+    c = len(cps) - 1 if end is None else _checkpoint_at(cps, end)
+    T = cps[c]
+    a, b = _checkpoint_at(cps, T / 100), _checkpoint_at(cps, T / 10)
     out = {"horizons": [cps[a], cps[b], cps[c]], "rate_1": None, "rate_2": None, "exponent": None}
     if cps[a] < cps[b] < cps[c]:
         out["rate_1"] = (R[b] - R[a]) / (cps[b] - cps[a])
         out["rate_2"] = (R[c] - R[b]) / (cps[c] - cps[b])
         if out["rate_1"] > 0 and out["rate_2"] > 0:
             out["exponent"] = 1 + math.log10(out["rate_2"] / out["rate_1"])
+    return out
+
+
+LINEAR_FIT_DECADES = 2.0  # R(t) = a t + b sqrt(t) + c is fitted over checkpoints in [T / 10^2, T]
+
+
+def fit_linear_sqrt(T: list[int], per_seed, last_decades: float = LINEAR_FIT_DECADES) -> dict | None:
+    """Least-squares fit of R(t) = a t + b sqrt(t) + c over the checkpoints in [T_max / 10^last_decades, T_max].
+
+    ``a`` is the linear part of the regret (the non-vanishing rate lim R(T)/T), ``b sqrt(t)`` the part
+    an O(sqrt(T)) bound allows (on the periodic problem: the oscillation that fades as alpha_t falls),
+    ``c`` what the steps before the window left (a regret per step a + b'/sqrt(t) sums to
+    a t + 2 b' sqrt(t) + const).
+    ``per_seed`` has shape (checkpoints, seeds) or is one curve. Returns the fit of the mean curve
+    (``a``, ``b``), each seed's ``a`` (``a_per_seed``; the fit is linear, so their mean is ``a``), the
+    OLS standard error of ``a`` from the mean curve's residuals (``a_se``, ``dof``) and ``T_range``;
+    None with fewer than 4 finite checkpoints in the window. See :func:`linear_rate_lower_bound`.
+    """
+    rows = np.asarray(torch.as_tensor(per_seed).double().cpu().numpy() if isinstance(per_seed, torch.Tensor)
+                      else per_seed, dtype=np.float64)
+    if rows.ndim == 1:
+        rows = rows[:, None]
+    t_max = max(T)
+    keep = [i for i, t in enumerate(T) if t >= t_max / 10**last_decades * (1 - 1e-9) and np.all(np.isfinite(rows[i]))]
+    if len(keep) < 4:
+        return None
+    t = np.asarray([T[i] for i in keep], dtype=np.float64)
+    X = np.stack([t, np.sqrt(t), np.ones_like(t)], axis=1)
+    Y = rows[keep]  # (points, seeds)
+    coef_seed, *_ = np.linalg.lstsq(X, Y, rcond=None)  # (3, seeds)
+    mean = Y.mean(1)
+    coef, *_ = np.linalg.lstsq(X, mean, rcond=None)
+    dof = len(keep) - 3
+    resid = mean - X @ coef
+    if dof > 0:
+        sigma2 = float(resid @ resid) / dof
+        cov = sigma2 * np.linalg.inv(X.T @ X)
+        a_se = float(math.sqrt(max(cov[0, 0], 0.0)))
+    else:
+        a_se = math.inf
+    return {"a": float(coef[0]), "b": float(coef[1]), "c": float(coef[2]), "a_per_seed": coef_seed[0].tolist(), "a_se": a_se,
+            "dof": int(dof), "T_range": [int(t[0]), int(t[-1])], "points": len(keep)}
+
+
+def linear_rate_lower_bound(fit: dict | None, level: float = 0.95) -> dict | None:
+    """One-sided lower confidence bound (at ``level``) on the linear part ``a`` of a :func:`fit_linear_sqrt` fit.
+
+    With >= 2 seeds whose ``a`` differ: the Student-t lower bound of the mean of the per-seed ``a``
+    (seeds are independent). With one seed or identical seeds (deterministic problem): ``a`` minus
+    the t quantile times the OLS residual standard error (the residuals of one cumulative sum are
+    serially correlated, so this is a heuristic width, not a calibrated interval).
+    """
+    from scipy import stats as sps
+
+    if fit is None:
+        return None
+    a_seed = np.asarray(fit["a_per_seed"], dtype=np.float64)
+    if a_seed.size >= 2 and np.all(np.isfinite(a_seed)) and a_seed.max() > a_seed.min():
+        n = a_seed.size
+        se = float(a_seed.std(ddof=1) / math.sqrt(n))
+        low = float(a_seed.mean() - sps.t.ppf(level, n - 1) * se)
+        how = f"one-sided {level:.4g} Student-t bound over {n} seeds"
+    elif fit["dof"] > 0 and math.isfinite(fit["a_se"]):
+        low = float(fit["a"] - sps.t.ppf(level, fit["dof"]) * fit["a_se"])
+        how = f"one-sided {level:.4g} bound from the fit residuals ({fit['dof']} dof; deterministic curve)"
+    else:
+        low, how = -math.inf, "no residual degrees of freedom"
+    return {"a": fit["a"], "a_low": low, "level": level, "method": how, "T_range": fit["T_range"]}
+
+
+def linear_rate(summary: dict, level: float = 0.95) -> dict | None:
+    """The fitted linear part of a summary's regret and its lower bound (see :func:`fit_linear_sqrt`).
+
+    Uses the per-seed fit stored by :func:`summarise` (``regret_linear_fit``) when present, else
+    fits the mean curve (one curve: the residual-based bound).
+    """
+    fit = summary.get("regret_linear_fit")
+    if fit is None:
+        fit = fit_linear_sqrt(summary["checkpoints"], summary["regret_mean_curve"])
+    out = linear_rate_lower_bound(fit, level)
+    if out is not None:
+        out["b"] = fit["b"]
     return out
 
 
@@ -133,6 +219,7 @@ def summarise(result: BatchResult, slope_ci: bool = True) -> list[dict]:
             "avg_regret_at_T_over_10": {"T": cps[i10], **_ci(avg[i10])},
             "avg_regret_ratio": float(avg[-1].mean() / avg[i10].mean()) if float(avg[i10].mean()) != 0 else None,
             "slope_log_regret": regret_slope(cps, regret, ci=slope_ci),
+            "regret_linear_fit": fit_linear_sqrt(cps, regret),
             "x_final": (result.x_final[sl, 0].tolist() if problem.dim == 1 else None),
             "x_tail_mean": _ci(result.x_tail_mean[sl, 0]) if problem.dim == 1 else None,
             "x_star": (v["x_star_final"][sl, 0].tolist() if problem.dim == 1 else None),

@@ -1,5 +1,6 @@
 """amlab regret: outputs, replayable counterexamples, ledger rows."""
 import json
+import math
 
 import numpy as np
 import pytest
@@ -181,3 +182,80 @@ def test_cli_bad_replay_file_exits_2_naming_the_problem(tmp_path, capsys, conten
     assert err.value.code == 2
     msg = capsys.readouterr().err
     assert "--replay" in msg and needle in msg
+
+
+# ---- non-vanishing regret: the linear part of R(t) = a t + b sqrt(t) + c ---------------------
+
+def _curve_summary(curve_fn, drift_small=10.0, x_tail=1.0, T=20_000, per_seed_fn=None, seeds=1):
+    """A periodic-problem summary with mean regret curve curve_fn(t) (and optional per-seed curves)."""
+    from simulations.regret_core import log_checkpoints
+    from simulations.regret_summary import fit_linear_sqrt
+
+    cps = log_checkpoints(T)
+    curve = [float(curve_fn(t)) for t in cps]
+    problem = ProblemConfig("periodic", period=101, big=100 * drift_small * 1.099, small=drift_small).as_dict()
+    s = {"preset": "reddi-periodic", "member": "adam", "problem": problem, "optimizer": {"lr": 0.5},
+         "bias_correction": False, "checkpoints": cps, "regret_mean_curve": curve, "steps": T, "seeds": seeds,
+         "x_tail_mean": {"estimate": x_tail}, "avg_regret": {"estimate": curve[-1] / T},
+         "avg_regret_per_seed": [curve[-1] / T], "avg_regret_ratio": None, "slope_log_regret": None}
+    if per_seed_fn is not None:
+        rows = np.array([[per_seed_fn(t, k) for k in range(seeds)] for t in cps])
+        s["regret_linear_fit"] = fit_linear_sqrt(cps, rows)
+        s["regret_mean_curve"] = rows.mean(1).tolist()
+        s["avg_regret_per_seed"] = (rows[-1] / T).tolist()
+        s["avg_regret"] = {"estimate": float(rows[-1].mean() / T)}
+    return s
+
+
+def _wiggle(t):
+    return 3.0 * math.sin(0.7 * math.log(t) * 11)  # a bounded, deterministic oscillation
+
+
+def test_linear_fit_calibration_sqrt_not_flagged_linear_flagged():
+    """Known sqrt(T) regret (large, oscillating) is not flagged; known linear regret is, even when a
+    fading sqrt part pulls the two-window growth exponent far below 1 (the case the old test missed)."""
+    drift = ProblemConfig(**_curve_summary(lambda t: t)["problem"]).drift_rate
+    sqrt_case = _curve_summary(lambda t: 200 * math.sqrt(t) + 40 + _wiggle(t))
+    assert sqrt_case["avg_regret"]["estimate"] > drift  # R(T)/T alone would call it non-vanishing
+    # a = r (1 + x) with x = 0.94 and a dominating 1000 sqrt(t) (exponent < 0.65, as AdaMomentum at T = 2e4)
+    linear_case = _curve_summary(lambda t: drift * 1.94 * t + 1000 * math.sqrt(t) - 500 + _wiggle(t))
+    rows = reddi_reproduction([sqrt_case, linear_case])["rows"]
+    assert [r["non_vanishing"] for r in rows] == [False, True]
+    assert rows[0]["linear_rate_fit"]["a_low"] < drift / 2
+    assert rows[1]["linear_rate_fit"]["a"] == pytest.approx(drift * 1.94, rel=0.05)
+    assert rows[1]["local_growth_exponent"] < 0.65  # the old exponent test would have rejected it
+    assert not _tests(sqrt_case)["passed"] and _tests(linear_case)["passed"]
+
+
+def test_linear_fit_rejects_a_below_half_the_drift():
+    drift = ProblemConfig(**_curve_summary(lambda t: t)["problem"]).drift_rate
+    weak = _curve_summary(lambda t: 0.3 * drift * t + 20 * math.sqrt(t) + _wiggle(t))
+    strong = _curve_summary(lambda t: 0.8 * drift * t + 20 * math.sqrt(t) + _wiggle(t))
+    assert not reddi_reproduction([weak])["rows"][0]["non_vanishing"]
+    assert reddi_reproduction([strong])["rows"][0]["non_vanishing"]
+
+
+def test_linear_fit_per_seed_bound_and_bonferroni():
+    """Stochastic configs: the bound on a is over per-seed fits, at the search's Bonferroni level."""
+    from simulations.regret_summary import linear_rate
+
+    drift = ProblemConfig(**_curve_summary(lambda t: t)["problem"]).drift_rate
+    spread = (-1.0, -0.3, 0.3, 1.0)
+    s = _curve_summary(lambda t: t, seeds=4, per_seed_fn=lambda t, k: drift * (1.3 + 0.3 * spread[k]) * t
+                       + 30 * math.sqrt(t))
+    one, many = linear_rate(s, 0.95), linear_rate(s, 1 - 0.05 / 32)
+    assert one["a"] == pytest.approx(1.3 * drift, rel=1e-6)
+    assert one["a_low"] >= drift / 2 > many["a_low"]
+    assert "seeds" in one["method"]
+
+
+def test_linear_fit_on_simulated_runs():
+    """A real run: AMSGrad on Reddi's problem (x -> -1) has no linear part >= r/2 (Adam at T = 2e4: slow test)."""
+    from simulations.regret_summary import linear_rate
+
+    problem = ProblemConfig("periodic", period=101, big=1010.0, small=10.0)
+    preset = Preset("reddi-periodic", problem, ("amsgrad",), (OptimizerConfig(lr=0.5, beta1=0.9, beta2=0.99),),
+                    5_000, 1)
+    rows = {r["member"]: r for r in reddi_reproduction(run_preset(preset, device="cpu"))["rows"]}
+    assert not rows["amsgrad"]["non_vanishing"]
+    assert rows["amsgrad"]["linear_rate_fit"]["a_low"] < problem.drift_rate / 2
