@@ -71,7 +71,7 @@ def preset_configs(name: str, scale: str = "quick", device: str = "cpu", seed: i
         for ups in upsilons:
             runs.append((f"upsilon={ups:g}", EscapeConfig(
                 dynamics="sde", basin=SHARP, tail_index=1.5, noise_scale=1.0, lr=0.01, noise_coefficient=ups,
-                warmup=sc["warmup"], paths=sc["paths"] * 3 // 4, max_steps=int(600 * sc["steps"]), **common)))
+                warmup=sc["warmup"], paths=sc["paths"] * 3 // 4, max_steps=int(4000 * sc["steps"]), **common)))
     elif name == "prop1":
         regimes = (
             ("sharp/noise-dominated", SHARP, None, 1.0),

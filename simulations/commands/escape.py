@@ -192,9 +192,11 @@ def _plot_presets(plt, res):
                     ax.errorbar([ups], [m["estimate"]], yerr=_err(m), fmt="o", capsize=3,
                                 color="C0" if label == "adam" else "C1")
             fit = res["lemma1"]["summary"]["fits"][label]
-            if fit:
+            if fit and fit.get("slope") is not None:
+                interval = (f"[{fit['low']:.2f}, {fit['high']:.2f}]" if fit.get("low") is not None
+                            else "(no interval: too few points)")
                 ax.plot([], [], "o", color="C0" if label == "adam" else "C1",
-                        label=f"{label}: slope {fit['slope']:.2f} [{fit['low']:.2f}, {fit['high']:.2f}]")
+                        label=f"{label}: slope {fit['slope']:.2f} {interval}")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("upsilon (noise coefficient of eq. (3); lr, dt fixed)")
