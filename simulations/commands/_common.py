@@ -54,3 +54,15 @@ def add_run_arguments(parser: argparse.ArgumentParser, out_default: str) -> None
     parser.add_argument("--seed", type=int, default=0, help="base random seed (default: 0)")
     add_device_argument(parser)
     parser.add_argument("--out", default=out_default, help=f"output folder (default: {out_default})")
+
+
+def pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend (figures are files; no display needed).
+
+    Imported lazily so that commands start fast and tests that write no figure never load it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from simulations.commands._common import add_optimizer_arguments, add_run_arguments, float_list
+from simulations.commands._common import add_optimizer_arguments, add_run_arguments, float_list, pyplot
 
 HELP = "Levy-driven escape times from a basin (Lemma 1, Proposition 1): flow, sde (eq. 3) or discrete"
 OUT_DEFAULT = "amlab-out/escape"
@@ -115,10 +115,7 @@ def _summary_lines(record: dict) -> list[str]:
 
 def write_outputs(record: dict, out: Path) -> list[Path]:
     """Write ``<out>/escape.json`` and ``<out>/escape.png``; returns the paths written."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from simulations.records import save_figure_atomic, write_json_atomic
 

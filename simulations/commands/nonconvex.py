@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from simulations.commands._common import add_optimizer_arguments, add_run_arguments
+from simulations.commands._common import add_optimizer_arguments, add_run_arguments, pyplot
 from simulations.records import save_figure_atomic, write_json_atomic
 
 HELP = "min_t E||grad f||^2 against T on nonconvex problems, with Theorem 2's bound and its hypotheses"
@@ -56,13 +56,6 @@ def run(args: argparse.Namespace) -> int:
 
 # ---- figures --------------------------------------------------------------------------------
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _decay_figure(run: dict):
@@ -70,7 +63,7 @@ def _decay_figure(run: dict):
 
     from simulations.nonconvex_verdicts import envelope
 
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     ax = axes[0]
     for name, m in run["members"].items():
@@ -110,7 +103,7 @@ def _decay_figure(run: dict):
 def _monitor_figure(run: dict):
     import numpy as np
 
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for name, m in run["members"].items():
         ax.semilogx(np.asarray(m["T"]), m["stepsize_rise_fraction"], label=name)
@@ -125,7 +118,7 @@ def _monitor_figure(run: dict):
 def _defossez_figure(run: dict):
     import numpy as np
 
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for name, m in run["members"].items():
         d = m.get("defossez") or {}
@@ -143,7 +136,7 @@ def _defossez_figure(run: dict):
 def _calibration_figure(run: dict):
     import numpy as np
 
-    plt = _plt()
+    plt = pyplot()
     m = run["members"]["sgdm"]
     fig, ax = plt.subplots(figsize=(6.5, 4))
     T = np.asarray(m["T"])
@@ -163,7 +156,7 @@ def write_outputs(record: dict, out: Path) -> list[Path]:
     """Write ``<out>/nonconvex.json`` and the figures; return the paths written."""
     out = Path(out)
     paths = [write_json_atomic(out / "nonconvex.json", record)]
-    plt = _plt()
+    plt = pyplot()
     for run in record["results"]["runs"]:
         config = run.get("config") or {}
         name = run["problem"]

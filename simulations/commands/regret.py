@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from simulations.commands._common import add_optimizer_arguments, add_run_arguments
+from simulations.commands._common import add_optimizer_arguments, add_run_arguments, pyplot
 from simulations.records import make_record, read_json, save_figure_atomic, write_json_atomic
 
 HELP = "online regret vs sqrt(T) with Theorem 1's bound and its hypothesis monitors; --search, --replay"
@@ -173,11 +173,9 @@ def _label(s: dict) -> str:
 
 
 def _figures(group: list[dict], out: Path, name: str) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     for k, s in enumerate(group):

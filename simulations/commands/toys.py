@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from simulations import stepsize, toys
-from simulations.commands._common import add_optimizer_arguments, add_run_arguments
+from simulations.commands._common import add_optimizer_arguments, add_run_arguments, pyplot
 from simulations.records import save_figure_atomic, write_json_atomic
 
 HELP = "2-D toy trajectories (Fig. 2, steps to the optimum with CIs) and the Fig. 1 stepsize areas"
@@ -64,11 +64,6 @@ def run(args: argparse.Namespace) -> int:
 
 # --- figures -------------------------------------------------------------------------------------
 
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
 
 
 def _value_grid(name: str, box: tuple, n: int = 200):
@@ -80,7 +75,7 @@ def _value_grid(name: str, box: tuple, n: int = 200):
 
 
 def trajectory_figure(name: str, result: dict, out: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     from matplotlib.colors import LogNorm
     xs, ys, values = _value_grid(name, tuple(result["box"]))
     fig, ax = plt.subplots(figsize=(6.4, 5.6))
@@ -105,7 +100,7 @@ def trajectory_figure(name: str, result: dict, out: Path) -> Path:
 
 
 def steps_figure(record: dict, out: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     functions = record["results"]["toys"]["functions"]
     names = list(functions)
     opts = list(next(iter(functions.values()))["optimizers"])
@@ -133,7 +128,7 @@ def steps_figure(record: dict, out: Path) -> Path:
 
 
 def stepsize_figure(results: dict, out: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     geo = results["geometry"]
     case = results["showcase"]["case"]
     fig, axes = plt.subplots(3, 1, figsize=(8, 9), sharex=True)
