@@ -153,15 +153,19 @@ def test_getoor_exact_exit_time_within_time_step_bias():
 
 
 def test_imkeller_pavlyukevich_asymptotics():
-    """Quadratic well, a = b = 1, alpha = 1.5, eps = 0.1, dt = 1e-2: measured / asymptotic formula
-    was 0.94 in REFERENCES.md; stated tolerance: 95% CI of the ratio meets [0.85, 1.05]."""
+    """Quadratic well, a = b = 1, alpha = 1.5, eps = 0.1, dt = 1e-2, 2000 paths to a horizon of about
+    5 E tau (0.7% censored; about 4 s). REFERENCES.md measured simulated / asymptotic = 0.94 at this
+    eps (the formula is a small-noise limit). Stated tolerance: the 95% CI of the ratio (half-width
+    about 0.04) overlaps 0.94 and lies inside [0.80, 1.10], so a 20% error in the simulator or in the
+    rate formula fails it (seeds 0-2 gave 0.96, 0.92, 0.90)."""
     config = EscapeConfig(dynamics="flow", basin=Basin("quadratic", (1.0,), (1.0, 1.0)), tail_index=1.5,
-                          noise_scale=0.1, dt=1e-2, paths=300, max_steps=2500)
+                          noise_scale=0.1, dt=1e-2, paths=2000, max_steps=40000)
     sim = simulate(config, "flow")
     est = mean_escape_time(sim["exit_time"], sim["escaped"], config.horizon)
     pred = flow_prediction(config)["value"]
     assert pred == pytest.approx(1.5 * 0.1**-1.5 / (0.2992067103 * 2), rel=1e-8)
-    assert est["low"] / pred <= 1.05 and est["high"] / pred >= 0.85
+    low, high = est["low"] / pred, est["high"] / pred
+    assert 0.80 <= low <= 0.94 <= high <= 1.10
 
 
 def test_estimator_censored_exponential_and_edge_cases():
