@@ -55,6 +55,14 @@ class Problem:
     def init(self, runs: int, device, dtype) -> torch.Tensor:
         raise NotImplementedError
 
+    def _data(self, device, dtype) -> tuple[torch.Tensor, ...]:
+        """The problem's fixed data arrays (``self.data_np``) as tensors, converted once per device/dtype."""
+        cache = self.__dict__.setdefault("_data_cache", {})
+        key = (str(device), dtype)
+        if key not in cache:
+            cache[key] = tuple(torch.as_tensor(x, device=device, dtype=dtype) for x in self.data_np)
+        return cache[key]
+
     def stochastic_grad(self, theta: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         raise NotImplementedError
 
@@ -202,14 +210,7 @@ class RobustRegression(Problem):
                          "closed form: max|rho''| * lambda_max(A^T A / n)",
                          "closed form: max|rho'| * max ||a_i|| (unit rows)", default_lr=0.05)
         self.a_np, self.b_np, self.batch = a, b, batch
-        self._cache = {}
-
-    def _data(self, device, dtype):
-        key = (str(device), dtype)
-        if key not in self._cache:
-            self._cache[key] = (torch.as_tensor(self.a_np, device=device, dtype=dtype),
-                                torch.as_tensor(self.b_np, device=device, dtype=dtype))
-        return self._cache[key]
+        self.data_np = (a, b)
 
     def init(self, runs, device, dtype):
         return torch.zeros((runs, self.dim), device=device, dtype=dtype)
@@ -255,15 +256,8 @@ class TanhMLP(Problem):
                          default_lr=0.02)
         self.inputs, self.hidden, self.batch, self.x_max = inputs, hidden, batch, x_max
         self.x_np, self.y_np = x, y
+        self.data_np = (x, y)
         self.init_np = np.random.default_rng(init_seed).standard_normal(dim) * 0.5
-        self._cache = {}
-
-    def _data(self, device, dtype):
-        key = (str(device), dtype)
-        if key not in self._cache:
-            self._cache[key] = (torch.as_tensor(self.x_np, device=device, dtype=dtype),
-                                torch.as_tensor(self.y_np, device=device, dtype=dtype))
-        return self._cache[key]
 
     def _unpack(self, theta):
         h, p = self.hidden, self.inputs
