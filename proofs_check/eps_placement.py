@@ -19,6 +19,7 @@ import sympy as sp
 import torch
 
 from proofs_check.result import CheckResult, fmt, single_thread
+from theory.stats import mean_ci
 from theory.family import Hyper, effective_stepsize, init_state, step_
 
 t, i = sp.symbols("t i", integer=True, positive=True)
@@ -398,10 +399,6 @@ def check_stepsize_near_optimum_under_noise(noise_stds=(1e-4, 1e-3, 1e-2, 1e-1),
 
 
 def mean_interval(samples, level: float = 0.99) -> tuple[float, float, float]:
-    """Mean and Student-t interval (proofs_check may not import simulations.stats)."""
-    from scipy import stats
-
-    xs = np.asarray(samples, dtype=np.float64).ravel()
-    mean = float(xs.mean())
-    half = float(stats.t.ppf(0.5 + level / 2, df=xs.size - 1) * xs.std(ddof=1) / math.sqrt(xs.size))
-    return mean, mean - half, mean + half
+    """Mean and Student-t interval as a tuple (estimate, low, high)."""
+    iv = mean_ci(samples, level=level)
+    return iv.estimate, iv.low, iv.high

@@ -30,7 +30,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from simulations.stats import mean_ci, proportion_ci
+from theory.stats import mean_ci, proportion_ci
 
 
 def mean_escape_time(exit_time, escaped, horizon: float, level: float = 0.95) -> dict:

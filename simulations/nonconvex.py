@@ -33,7 +33,7 @@ from simulations import nonconvex_verdicts as verdicts
 from simulations.nonconvex_problems import PROBLEMS, make_problem
 from simulations.records import make_record
 from simulations.runtime import generator, resolve_device, resolve_dtype
-from simulations.stats import fit_power_law
+from theory.stats import fit_power_law
 from theory.assumptions import Theorem2Monitor
 from theory.family import REGISTRY, Hyper, effective_stepsize, get_member, init_state, step_
 

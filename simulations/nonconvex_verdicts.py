@@ -34,7 +34,7 @@ import numpy as np
 from scipy import stats
 
 from simulations.nonconvex_problems import Quadratic, sgd_quadratic_expected_grad_sq
-from simulations.stats import bootstrap_power_law_slope
+from theory.stats import bootstrap_power_law_slope
 from theory.bounds import (chen_constants, corollary2_rhs, defossez_adam_bound, defossez_tau_weights,
                            inverse_sqrt_schedule, theorem2_rhs)
 
@@ -88,7 +88,7 @@ def bootstrap_slope(T, grad_sq_seeds, fit_from: float, steps: int, level: float 
         return None
     fit = bootstrap_power_law_slope(T[mask], y.T, curve=lambda s: _grid_runmin(s.mean(0))[mask], level=level,
                                     n_boot=resamples, seed=seed)
-    return {**fit.as_dict(), "interval": "percentile bootstrap over seeds (simulations.stats)",
+    return {**fit.as_dict(), "interval": "percentile bootstrap over seeds (theory.stats)",
             "curve": "running minimum over the log-grid points of the seed mean", "seeds": int(R),
             "bootstrap_reliable": bool(R >= MIN_SEEDS_FOR_BOOTSTRAP), "mask": mask}
 

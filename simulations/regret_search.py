@@ -77,7 +77,7 @@ def _tests(summary: dict, configs: int = 1) -> dict:
     """
     from simulations.regret_problems import ProblemConfig
     from simulations.regret_summary import increment_rates, linear_rate
-    from simulations.stats import mean_ci
+    from theory.stats import mean_ci
 
     drift = ProblemConfig(**summary["problem"]).drift_rate
     avg = summary["avg_regret"]

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from simulations.regret_core import BatchResult
-from simulations.stats import bootstrap_power_law_slope, fit_power_law, mean_ci
+from theory.stats import bootstrap_power_law_slope, fit_power_law, mean_ci
 from theory.assumptions import (monitor_beta1_schedule, monitor_bounded, monitor_from_counts,
                                 monitor_gamma)
 
@@ -42,7 +42,7 @@ def regret_slope(T: list[int], per_seed, last_decades: float = 2.0, ci: bool = T
 
     ``per_seed`` has shape (checkpoints, seeds) (or is a 1-D curve: one seed). Points are kept where
     every seed's R is positive and finite. The 95% CI is a percentile bootstrap over seeds
-    (:func:`simulations.stats.bootstrap_power_law_slope`): the checkpoints of one cumulative sum are
+    (:func:`theory.stats.bootstrap_power_law_slope`): the checkpoints of one cumulative sum are
     serially correlated, so an OLS t-interval over them is not valid. No CI (``slope_low`` /
     ``slope_high`` None) when all seeds are identical (deterministic problem), with one seed, or when
     ``ci`` is False; ``ci_note`` says which, and flags fewer than :data:`MIN_SEEDS_FOR_CI` seeds.

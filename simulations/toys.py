@@ -44,7 +44,7 @@ import torch
 from simulations import stepsize
 from simulations.records import make_record
 from simulations.runtime import generator, resolve_device, resolve_dtype
-from simulations.stats import mean_ci, proportion_ci
+from theory.stats import mean_ci, proportion_ci
 from theory.family import Hyper, get_member, init_state, step_
 
 TOY_OPTIMIZERS = ("sgdm", "rmsprop", "adam", "adabelief", "adamomentum")

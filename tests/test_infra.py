@@ -11,7 +11,7 @@ import torch
 from simulations import cli
 from simulations.records import make_record, read_json, to_jsonable, write_json_atomic
 from simulations.runtime import resolve_device, resolve_dtype
-from simulations.stats import fit_power_law, mean_ci, proportion_ci
+from theory.stats import fit_power_law, mean_ci, proportion_ci
 
 
 def test_records_are_json_safe_and_written_atomically(tmp_path):
@@ -100,7 +100,7 @@ def test_bootstrap_slope_covers_where_the_ols_interval_does_not():
     under-covers, so experiments should use >= 16), the OLS interval on the averaged curve does not
     (about 45%). 60 replications with fixed seeds; acceptance: bootstrap coverage >= 0.83 (the
     99.9% binomial lower band of 0.95 at n = 60), OLS coverage below 0.7."""
-    from simulations.stats import bootstrap_power_law_slope
+    from theory.stats import bootstrap_power_law_slope
 
     rng = np.random.default_rng(1)
     x = np.unique(np.logspace(1, 3, 12).astype(int))

@@ -190,7 +190,7 @@ def _coverage(runs, seeds, seed):
 
     from simulations.nonconvex import log_grid
     from simulations.nonconvex_verdicts import _fit_exact, bootstrap_slope
-    from simulations.stats import fit_power_law
+    from theory.stats import fit_power_law
 
     steps, fit_from = 2000, 0.05
     grid = log_grid(steps, 30)
