@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from theory.rule import UpdateRule
+
 
 def library_versions() -> dict[str, str]:
     import matplotlib
@@ -59,6 +61,8 @@ def to_jsonable(obj: Any) -> Any:
         return bool(obj)
     if isinstance(obj, (torch.dtype, torch.device, Path)):
         return str(obj)
+    if isinstance(obj, UpdateRule):  # an update rule is recorded by its name (theory.names resolves it)
+        return obj.name
     return obj
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 
 from simulations.runtime import resolve_device
-from theory.family import REGISTRY, get_member
+from theory.family import REGISTRY
+from theory.names import resolve_all, split_names
 
 
 def float_list(text: str) -> list[float]:
@@ -16,15 +17,22 @@ def float_list(text: str) -> list[float]:
 
 
 def optimizer_list(text: str) -> list[str]:
-    names = [item.strip() for item in text.split(",") if item.strip()]
-    if not names:
-        raise argparse.ArgumentTypeError("expected at least one optimizer name")
-    for name in names:
-        try:
-            get_member(name)
-        except KeyError as err:
-            raise argparse.ArgumentTypeError(str(err)) from None
+    """Comma-separated optimizer names (registry, plugin or module.path:Attribute[:key=value]),
+    each resolved once here so that a bad name fails before any work (:mod:`theory.names`)."""
+    names = split_names(text)
+    try:
+        resolve_all(names)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
     return names
+
+
+def optimizer_name(text: str) -> str:
+    """One optimizer name (``--subject``, ``--baseline``), validated like :func:`optimizer_list`."""
+    names = optimizer_list(text)
+    if len(names) != 1:
+        raise argparse.ArgumentTypeError(f"expected one optimizer name, got {text!r}")
+    return names[0]
 
 
 def add_optimizer_arguments(parser: argparse.ArgumentParser, default: str = "adam,adamomentum") -> None:
@@ -32,7 +40,9 @@ def add_optimizer_arguments(parser: argparse.ArgumentParser, default: str = "ada
         "--optimizers",
         type=optimizer_list,
         default=optimizer_list(default),
-        help=f"comma-separated registry names, from: {', '.join(REGISTRY)} (default: {default})",
+        help=f"comma-separated optimizers: registry names ({', '.join(REGISTRY)}), installed plugins, or "
+             f"module.path:Attribute[:key=value...] for a torch optimizer or rule, e.g. torch.optim:NAdam "
+             f"(default: {default})",
     )
 
 
