@@ -1,5 +1,7 @@
 """Shared test configuration: float64 by default, a deterministic hypothesis profile for CI."""
 import os
+import sys
+from pathlib import Path
 
 import torch
 from hypothesis import HealthCheck, settings
@@ -17,3 +19,7 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# tests/plugins holds code written outside the package (a user's own optimizer file): importable
+# by name, as `plugin_optim:PlainAdam`, without being part of any installed package.
+sys.path.insert(0, str(Path(__file__).parent / "plugins"))
