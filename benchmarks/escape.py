@@ -4,7 +4,7 @@
    scipy.stats.levy_stable.rvs, in one process, same alpha and sample count. Target: >= 20x in
    float32 on the CPU.
 2. Simulator throughput: batched path-steps/s against the per-path float64 reference loop
-   (simulations.escape_reference), same configuration.
+   (simulations.escape.reference), same configuration.
 
     python benchmarks/escape.py [--samples 2000000] [--threads N]
 """
@@ -18,9 +18,10 @@ import numpy as np
 import torch
 from scipy import stats
 
-from simulations.escape_model import Basin, EscapeConfig
-from simulations.escape_reference import reference_exit_step
-from simulations.escape_sim import simulate
+from simulations.escape.experiment import EscapeConfig
+from simulations.escape.problems import Basin
+from simulations.escape.reference import reference_exit_step
+from simulations.escape.simulate import simulate
 from simulations.levy import symmetric_stable
 from simulations.runtime import generator
 

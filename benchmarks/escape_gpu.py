@@ -16,8 +16,9 @@ from pathlib import Path
 
 import torch
 
-from simulations.escape_model import Basin, EscapeConfig
-from simulations.escape_run import run_config
+from simulations.escape.experiment import EscapeConfig, ratio_key, run_config
+from simulations.escape.problems import Basin
+from simulations.escape.summary import DEFAULT_BASELINE, DEFAULT_SUBJECT
 from simulations.levy import symmetric_stable
 from simulations.records import make_record, write_json_atomic
 from simulations.runtime import generator, resolve_device
@@ -30,6 +31,7 @@ def main() -> None:
     parser.add_argument("--out", default="amlab-out/escape-gpu")
     args = parser.parse_args()
     device = resolve_device(args.device)
+    ratio = ratio_key(DEFAULT_SUBJECT, DEFAULT_BASELINE)
     paths, steps, warmup, samples = (200, 60, 20, 100_000) if args.tiny else (1_000_000, 1500, 500, 100_000_000)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     gen = generator(0, device)
@@ -47,14 +49,14 @@ def main() -> None:
                                compact_every=128, monitor_every=32)
             run = run_config(cfg)
             result["runs"][f"{dyn}:{key}"] = {
-                "ratio_adamomentum_over_adam": run.get("ratio_adamomentum_over_adam"),
+                ratio: run.get(ratio),
                 "mean_escape_time": {k: r["mean_escape_time"] for k, r in run["results"].items()},
                 "path_steps_per_second": {k: r["path_steps_per_second"] for k, r in run["results"].items()},
                 "seconds": run["seconds"]}
     write_json_atomic(Path(args.out) / "escape_gpu.json", make_record("escape-gpu", vars(args), result, seed=0))
     print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))
     for key, r in result["runs"].items():
-        print(key, r["ratio_adamomentum_over_adam"], {k: round(v / 1e6, 1) for k, v in r["path_steps_per_second"].items()},
+        print(key, r[ratio], {k: round(v / 1e6, 1) for k, v in r["path_steps_per_second"].items()},
               "M path-steps/s", round(r["seconds"], 1), "s")
 
 

@@ -15,10 +15,11 @@ import time
 
 import torch
 
-from simulations.regret_core import OptimizerConfig, simulate
-from simulations.regret_problems import ProblemConfig
-from simulations.regret_summary import summarise
+from simulations.regret.problems import ProblemConfig
+from simulations.regret.simulate import OptimizerConfig, simulate
+from simulations.regret.summary import summarise
 from simulations.runtime import resolve_device, resolve_dtype
+from theory.names import split_names
 
 
 def main(argv=None) -> int:
@@ -38,7 +39,7 @@ def main(argv=None) -> int:
     problem = ProblemConfig("stochastic-periodic", prob=0.01, big=1010.0, small=10.0)
     opt = OptimizerConfig(lr=0.5, beta1=0.9, beta2=0.99)
     rows = []
-    for member in args.members.split(","):
+    for member in split_names(args.members):
         if device.type == "cuda":
             torch.cuda.synchronize()
         t0 = time.perf_counter()

@@ -21,10 +21,11 @@ from pathlib import Path
 import torch
 
 from simulations.records import make_record, write_json_atomic
-from simulations.regret_core import OptimizerConfig, simulate
-from simulations.regret_problems import ProblemConfig
-from simulations.regret_summary import summarise
+from simulations.regret.problems import ProblemConfig
+from simulations.regret.simulate import OptimizerConfig, simulate
+from simulations.regret.summary import summarise
 from simulations.runtime import resolve_device, resolve_dtype
+from theory.names import split_names
 
 
 def main(argv=None) -> int:
@@ -41,7 +42,7 @@ def main(argv=None) -> int:
     problem = ProblemConfig("stochastic-periodic", prob=0.01, big=1010.0, small=10.0)
     opts = [OptimizerConfig(lr=lr, beta1=0.9, beta2=0.99) for lr in (0.1, 0.5)]
     start, rows = time.perf_counter(), []
-    members = args.members.split(",")
+    members = split_names(args.members)
     probe_steps = min(2000, args.steps)
     t0 = time.perf_counter()
     simulate(members[0], [problem] * 2, opts, probe_steps, seeds=args.seeds, device=device, dtype=dtype)
@@ -71,7 +72,8 @@ def main(argv=None) -> int:
                      "runs": result.runs, "device": str(device),
                      "avg_regret": {f"lr={s['optimizer']['lr']}": s["avg_regret"] for s in summaries},
                      "x_tail_mean": {f"lr={s['optimizer']['lr']}": s["x_tail_mean"] for s in summaries},
-                     "v_nondecreasing_held": {f"lr={s['optimizer']['lr']}": s["monitors"]["v_nondecreasing"]["holds"]
+                     "v_nondecreasing_held": {f"lr={s['optimizer']['lr']}":
+                                              s.get("monitors", {}).get("v_nondecreasing", {}).get("holds")
                                               for s in summaries}})
         print(json.dumps(rows[-1]), flush=True)
     if args.out is not None:

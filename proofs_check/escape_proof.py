@@ -4,6 +4,10 @@ the monotonicity of the escape set.
 Setting of the proof: theta ~ theta*, grad f(theta*) = 0, so g_t = zeta_t (the noise), Adam's
 v = E g^2 = E zeta^2 and AdaMomentum's v~ = E m_t^2 with m_t = b1 m_{t-1} + (1-b1) zeta_t.
 Assumption 5: diag(Sigma_t) <= b1 E(m_{t-1}^2) / (2 - b1) for t > T0.
+
+The symbolic checks are about the proof as printed (AdaMomentum's k_t = m against Adam's k_t = g);
+:func:`check_variance_order_at_minimum` measures any ``subject`` against any ``baseline`` (names or
+update rules, through :mod:`theory.rule`; defaults AdaMomentum and Adam).
 """
 from __future__ import annotations
 
@@ -12,11 +16,13 @@ from typing import Callable
 
 import numpy as np
 import sympy as sp
-import torch
 
-from proofs_check.eps_placement import mean_interval
-from proofs_check.result import CheckResult, fmt, single_thread
-from theory.family import Hyper, init_state, step_
+from proofs_check import subjects
+from proofs_check.eps_placement import stationary_k_square
+from proofs_check.result import CheckResult, fmt
+from theory.family import Hyper
+from theory.rule import member_of, second_moment
+from theory.stats import mean_ci
 
 b1 = sp.Symbol("beta1", positive=True)
 M, S, rho = sp.symbols("M S rho", positive=True)  # E m_{t-1}^2, E zeta^2, AR(1) correlation
@@ -154,34 +160,81 @@ def check_sas_scale_version(alphas=(0.5, 0.8, 1.0, 1.2, 1.5, 1.8, 2.0), beta1: f
                        + scale_text, details={"rows": rows})
 
 
+# E k^2 / s^2 at stationarity for i.i.d. noise, as printed in evidence (k = g, m, g - m; EMA momentum).
+K_SQUARE_TEXT = {"grad": "1", "momentum": "(1-b1)/(1+b1)", "belief": "2 b1^2/(1+b1)"}
+
+
+def _stationary_v(rule, beta1: float):
+    """(E v / s^2, its formula) of a registry member whose v is the EMA of k_t^2 with EMA momentum
+    (Prop. 1's setting, grad f = 0, i.i.d. noise); None for a max, Yogi or non-member rule."""
+    member = member_of(rule)
+    if (member is None or not member.adaptive or member.max_v or getattr(member, "v_update", "ema") != "ema"
+            or (member.k != "grad" and member.momentum != "ema") or member.k not in K_SQUARE_TEXT):
+        return None
+    return stationary_k_square(member.k, beta1), K_SQUARE_TEXT[member.k]
+
+
+def _predicted_ratio(rules: dict, beta1: float):
+    """(value, formula) of E v(subject) / E v(baseline) at stationarity, or (None, None)."""
+    s, b = _stationary_v(rules["subject"], beta1), _stationary_v(rules["baseline"], beta1)
+    if s is None or b is None:
+        return None, None
+    formula = s[1] if b[1] == "1" else f"[{s[1]}]/[{b[1]}]"
+    return s[0] / b[0], formula
+
+
+def _eps_free_hyper(rule, hyper: Hyper) -> Hyper:
+    """Members run at the check's eps (their eps part of v is known and removed); any other rule runs
+    at eps = 0, since where it puts eps is unknown and v without eps is the quantity compared."""
+    return hyper if member_of(rule) is not None else hyper.with_(eps=0.0)
+
+
+def _debiased_v(rule, state, hyper: Hyper, beta2: float, steps: int):
+    """The stored second moment debiased by 1 - b2^t, minus the eps a member accumulates in it
+    (eps/(1-b2) after debiasing, for eps inside the EMA). Returns (tensor, eps_removed)."""
+    v = second_moment(rule, state) / subjects.bias_correction(beta2, steps)
+    if member_of(rule) is not None and member_of(rule).eps_mode in ("inside", "both"):
+        return v - hyper.eps / (1 - beta2), True
+    return v, member_of(rule) is None
+
+
 def check_variance_order_at_minimum(beta1: float = 0.9, beta2: float = 0.999, eps_value: float = 1e-8,
                                     noise_std: float = 0.1, coords: int = 1000, steps: int = 2000,
-                                    seed: int = 0) -> CheckResult:
-    """theory.family Adam and AdaMomentum at theta* (g = noise), same noise: the stored v (debiased,
-    eps part removed) of AdaMomentum over Adam's. The proof claims >= 1 (R_AdaM >= R_Adam)."""
-    gen = torch.Generator().manual_seed(seed)
+                                    seed: int = 0, subject=subjects.DEFAULT_SUBJECT,
+                                    baseline=subjects.DEFAULT_BASELINE) -> CheckResult:
+    """Subject and baseline (default theory.family AdaMomentum and Adam) at theta* (g = noise), same
+    noise: the subject's stored v (debiased, eps part removed) over the baseline's. The proof claims
+    >= 1 (R_AdaM >= R_Adam)."""
+    rules = {"subject": subjects.resolve(subject), "baseline": subjects.resolve(baseline)}
     hyper = Hyper(lr=1e-3, beta1=beta1, beta2=beta2, eps=eps_value)
-    thetas = {n: torch.zeros(coords, dtype=torch.float64) for n in ("adam", "adamomentum")}
-    states = {n: init_state(n, thetas[n]) for n in thetas}
-    with single_thread():
-        for _ in range(steps):
-            g = noise_std * torch.randn(coords, generator=gen, dtype=torch.float64)
-            for n in thetas:
-                step_(n, states[n], thetas[n], g, hyper)
-    bc = 1 - beta2**steps
-    v_adam = states["adam"].v / bc
-    v_adamomentum = states["adamomentum"].v / bc - eps_value / (1 - beta2)
-    ratio = (v_adamomentum / v_adam).numpy()
-    mean, lo, hi = mean_interval(ratio, level=0.99)
-    predicted = (1 - beta1) / (1 + beta1)
+    hypers = {k: _eps_free_hyper(r, hyper) for k, r in rules.items()}
+    details = subjects.comparison_details(rules["subject"], rules["baseline"], subjects.rule_notes(rules, hypers))
+    lacking = subjects.first_missing(rules, "second_moment", hypers)
+    if lacking is not None:
+        return subjects.missing_readout("variance-order-at-minimum", "proposition-1", lacking, "second_moment",
+                                        "the check compares E v of the subject and the baseline at theta*",
+                                        scope="step", details=details)
+    states = subjects.noise_run({k: (r, hypers[k]) for k, r in rules.items()}, (noise_std,), coords, steps, seed)
+    v = {k: _debiased_v(r, states[k], hypers[k], beta2, steps) for k, r in rules.items()}
+    ratio = (v["subject"][0] / v["baseline"][0]).numpy()
+    iv = mean_ci(ratio, level=0.99)
+    mean, lo, hi = iv.estimate, iv.low, iv.high
+    predicted, formula = _predicted_ratio(rules, beta1)
     verdict = "assumption-violated" if hi < 1 else "holds"
+    names = {k: subjects.label(r) for k, r in rules.items()}
+    vhat = {k: "vhat'" if v[k][1] else "vhat" for k in rules}
+    source = "theory.family" if all(subjects.is_family(r) for r in rules.values()) else "theory.rule"
+    prediction = (f"predicted {formula} = {predicted:.4f}" if predicted is not None
+                  else "no stationary prediction for this pair")
+    consequence = (f"where it is applied the order is reversed, so by the proof's own ellipsoid argument "
+                   f"{names['subject']}'s escape set would be the larger one." if verdict == "assumption-violated"
+                   else f"here the measured order does not contradict it.")
     return CheckResult("variance-order-at-minimum", "proposition-1", verdict, "numeric",
-                       f"At theta* with i.i.d. N(0, {noise_std}^2) gradients (theory.family, float64, {coords} coordinates, "
-                       f"t = {steps}): vhat'(AdaMomentum)/vhat(Adam) = {mean:.4f} [99% CI {lo:.4f}, {hi:.4f}], "
-                       f"predicted (1-b1)/(1+b1) = {predicted:.4f}. The proof needs E v~ >= E v (so that "
-                       f"R_theta*(AdaM) >= R_theta*(Adam)); where it is applied the order is reversed, so by the "
-                       f"proof's own ellipsoid argument AdaMomentum's escape set would be the larger one.",
-                       scope="step", details={"ratio_mean": mean, "ci99": [lo, hi], "predicted": predicted})
+                       f"At theta* with i.i.d. N(0, {noise_std}^2) gradients ({source}, float64, {coords} coordinates, "
+                       f"t = {steps}): {vhat['subject']}({names['subject']})/{vhat['baseline']}({names['baseline']}) = "
+                       f"{mean:.4f} [99% CI {lo:.4f}, {hi:.4f}], {prediction}. The proof needs E v~ >= E v (so that "
+                       f"R_theta*(AdaM) >= R_theta*(Adam)); {consequence}",
+                       scope="step", details={"ratio_mean": mean, "ci99": [lo, hi], "predicted": predicted, **details})
 
 
 # ---- ellipsoid volume and escape-set monotonicity ----------------------------------------------

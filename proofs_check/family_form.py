@@ -12,12 +12,11 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 import sympy as sp
 import torch
 
-from proofs_check.eps_placement import b1, b2, ema_induction, i, t
+from proofs_check.eps_placement import b1, b2, ema_induction, t
 from proofs_check.result import CheckResult, fmt
 from theory.family import Hyper, init_state, step_
 from theory.optim import AdaMomentum

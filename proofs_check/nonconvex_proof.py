@@ -6,7 +6,6 @@ in Corollary 2; eta(T) = sum_t a_t^2; c = min v_t,j.
 """
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import sympy as sp

@@ -19,7 +19,6 @@ import numpy as np
 import sympy as sp
 from scipy.optimize import minimize
 
-from proofs_check.eps_placement import ema_induction
 from proofs_check.result import CheckResult, fmt
 
 G, m_, g_, beta, eps = sp.symbols("G m g beta epsilon", real=True)
@@ -318,6 +317,104 @@ def _adversarial_sequences(rng, lengths=(2, 3, 5, 8, 20, 60)):
             yield f"heavy n={n} #{r}", rng.standard_cauchy(n)
 
 
+def _worse(worst: tuple, ratio: float, case: dict) -> tuple:
+    return (ratio, case) if ratio > worst[0] else worst
+
+
+def _scan_adversarial(coefficient, betas, decay, rng, eps_value):
+    """Every adversarial sequence for every (b1, b2) with gamma < 1 and every b1_t schedule: the
+    largest ratio of each chain step (line_k / line_(k+1)) and of the stated inequality (LHS / RHS)."""
+    worst_last = [(0.0, None)] * len(LAST_TERM_STEPS)
+    worst_summed = [(0.0, None)] * len(SUMMED_STEPS)
+    worst_stated = (0.0, None)
+    cases = 0
+    for beta1, beta2 in betas:
+        if beta1 / math.sqrt(beta2) >= 1:
+            continue
+        for lam in decay:
+            for label, g in _adversarial_sequences(rng):
+                b1s = beta1 * (lam ** np.arange(1, g.size + 1) if lam else np.ones(g.size))
+                if lam:
+                    b1s[0] = beta1  # b1_1 = b1 (Theorem 1)
+                case = {"sequence": label, "beta1": beta1, "beta2": beta2, "lambda": lam, "g": g[:8].round(4).tolist()}
+                cases += 1
+                lines = _last_term_chain(g, b1s, beta1, beta2)
+                for k in range(len(LAST_TERM_STEPS)):
+                    if lines[k + 1] > 0:
+                        worst_last[k] = _worse(worst_last[k], lines[k] / lines[k + 1], case)
+                summed = _summed_chain(g, b1s, beta1, beta2, eps_value)
+                for k in range(len(SUMMED_STEPS)):
+                    if summed[k + 1] > 0:
+                        worst_summed[k] = _worse(worst_summed[k], summed[k] / summed[k + 1], case)
+                rhs = coefficient(beta1, beta2) * math.sqrt(1 + math.log(g.size)) * float(np.linalg.norm(g))
+                if rhs > 0:
+                    worst_stated = _worse(worst_stated, summed[0] / rhs, case)
+    return worst_last, worst_summed, worst_stated, cases
+
+
+def _local_search(coefficient, betas, optimise, rng, eps_value, worst_stated):
+    """Nelder-Mead on LHS / RHS of the stated inequality over short sequences (n = 3, 5, ...)."""
+    for r in range(optimise):
+        n = 3 + 2 * r
+        beta1, beta2 = betas[r % len(betas)]
+        b1s = np.full(n, beta1)
+
+        def neg_ratio(g, beta1=beta1, beta2=beta2, b1s=b1s, n=n):
+            norm = np.linalg.norm(g)
+            if norm == 0:
+                return 0.0
+            lhs = _summed_chain(g, b1s, beta1, beta2, eps_value)[0]
+            return -lhs / (coefficient(beta1, beta2) * math.sqrt(1 + math.log(n)) * norm)
+
+        res = minimize(neg_ratio, rng.standard_normal(n), method="Nelder-Mead",
+                       options={"maxiter": 400, "xatol": 1e-9, "fatol": 1e-12})
+        if -res.fun > worst_stated[0]:
+            worst_stated = (-res.fun, {"sequence": f"optimised n={n}", "beta1": beta1, "beta2": beta2,
+                                       "g": np.round(res.x[:8], 4).tolist()})
+    return worst_stated, optimise
+
+
+def _step_table(worst_last, worst_summed, tol: float) -> list[dict]:
+    return ([{"step": s, "max_ratio": w[0], "verdict": "fails" if w[0] > tol else "holds", "worst": w[1]}
+             for s, w in zip(LAST_TERM_STEPS, worst_last)]
+            + [{"step": s, "max_ratio": w[0], "verdict": "fails" if w[0] > tol else "holds", "worst": w[1]}
+               for s, w in zip(SUMMED_STEPS, worst_summed)])
+
+
+def _shorter_route(coefficient):
+    """The sympy obligations of the shorter route (coefficient included) and, as a numeric
+    cross-check, whether the coefficient dominates 1/((1-b1) sqrt(1-b2)) on a (b1, b2) grid, gamma < 1.
+    Returns (obligations, their expressions, all proved, dominated)."""
+    try:
+        obligations = shorter_route_obligations(coefficient)
+    except (TypeError, ValueError) as err:  # a coefficient sympy cannot handle
+        obligations = {"expressions": {}, "sympy": f"{type(err).__name__}: {err}"}
+    expressions = obligations.pop("expressions")
+    symbolic_ok = bool(obligations) and all(v is True for v in obligations.values())
+    b1g, b2g = np.meshgrid(np.linspace(0, 0.999, 200), np.linspace(0.001, 0.99999, 200))
+    ok = b1g / np.sqrt(b2g) < 1
+    alt = 1 / ((1 - b1g[ok]) * np.sqrt(1 - b2g[ok]))
+    paper = np.array([coefficient(p, q) for p, q in zip(b1g[ok], b2g[ok])])
+    dominated = bool(np.all(paper >= alt * (1 - 1e-12)))
+    return obligations, expressions, symbolic_ok, dominated
+
+
+def _broken_steps_text(broken: list[dict], default_ratio: float) -> str:
+    text = ("; ".join(f"'{s['step']}' fails (ratio up to {s['max_ratio']:.3g}, e.g. "
+                      f"{s['worst']['sequence']}, b1={s['worst']['beta1']}, b2={s['worst']['beta2']})"
+                      for s in broken) or "every intermediate step holds on these cases")
+    if broken:
+        text += (f"; at the defaults b1=0.9, b2=0.999 alternating g = +-1 (T=40) gives ratio {default_ratio:.3g}: "
+                 f"|m_j| ~ (1-b1)/(1+b1) < (1-b1)|g_j|, so m_j^2 >= (1-b1_j)^2 g_j^2 is false")
+    return text
+
+
+SHORTER_ROUTE = ("v_t >= (1-b2) m_t^2 gives m_t^2/sqrt(t v_t) <= |m_t|/sqrt((1-b2) t); |m_t| <= sum_j b1^(t-j)|g_j| "
+                 "(triangle inequality); sum_{t>=j} b1^(t-j)/sqrt(t) <= 1/((1-b1) sqrt(j)); Cauchy-Schwarz and "
+                 "sum 1/j <= 1 + log T give LHS <= sqrt(1+log T)||g||/((1-b1) sqrt(1-b2)), which the paper's "
+                 "coefficient dominates by 1/((1-b1)(1-gamma)) >= 1; also with eps > 0")
+
+
 def check_theorem_1_key_inequality(coefficient: Callable = paper_key_coefficient,
                                    betas=((0.9, 0.999), (0.5, 0.9), (0.0, 0.99), (0.9, 0.82), (0.99, 0.9999)),
                                    decay: tuple = (None, 0.9), optimise: int = 6, seed: int = 0,
@@ -331,106 +428,36 @@ def check_theorem_1_key_inequality(coefficient: Callable = paper_key_coefficient
     1/((1-b1)(1-gamma)) >= 1.
     """
     rng = np.random.default_rng(seed)
-    worst_last = [(0.0, None)] * len(LAST_TERM_STEPS)
-    worst_summed = [(0.0, None)] * len(SUMMED_STEPS)
-    worst_stated = (0.0, None)
-    cases = 0
-    for beta1, beta2 in betas:
-        if beta1 / math.sqrt(beta2) >= 1:
-            continue
-        for lam in decay:
-            for label, g in _adversarial_sequences(rng):
-                b1s = beta1 * (lam ** np.arange(1, g.size + 1) if lam else np.ones(g.size))
-                if lam:
-                    b1s[0] = beta1  # b1_1 = b1 (Theorem 1)
-                tag = {"sequence": label, "beta1": beta1, "beta2": beta2, "lambda": lam}
-                cases += 1
-                lines = _last_term_chain(g, b1s, beta1, beta2)
-                for k in range(len(LAST_TERM_STEPS)):
-                    if lines[k + 1] > 0:
-                        r = lines[k] / lines[k + 1]
-                        if r > worst_last[k][0]:
-                            worst_last[k] = (r, {**tag, "g": g[:8].round(4).tolist()})
-                summed = _summed_chain(g, b1s, beta1, beta2, eps_value)
-                for k in range(len(SUMMED_STEPS)):
-                    if summed[k + 1] > 0:
-                        r = summed[k] / summed[k + 1]
-                        if r > worst_summed[k][0]:
-                            worst_summed[k] = (r, {**tag, "g": g[:8].round(4).tolist()})
-                rhs = coefficient(beta1, beta2) * math.sqrt(1 + math.log(g.size)) * float(np.linalg.norm(g))
-                if rhs > 0 and summed[0] / rhs > worst_stated[0]:
-                    worst_stated = (summed[0] / rhs, {**tag, "g": g[:8].round(4).tolist()})
-    # Local search: maximise LHS / RHS of the stated inequality over short sequences.
-    for r in range(optimise):
-        n = 3 + 2 * r
-        beta1, beta2 = betas[r % len(betas)]
-        b1s = np.full(n, beta1)
-
-        def neg_ratio(g, beta1=beta1, beta2=beta2, b1s=b1s):
-            norm = np.linalg.norm(g)
-            if norm == 0:
-                return 0.0
-            lhs = _summed_chain(g, b1s, beta1, beta2, eps_value)[0]
-            return -lhs / (coefficient(beta1, beta2) * math.sqrt(1 + math.log(n)) * norm)
-
-        res = minimize(neg_ratio, rng.standard_normal(n), method="Nelder-Mead",
-                       options={"maxiter": 400, "xatol": 1e-9, "fatol": 1e-12})
-        if -res.fun > worst_stated[0]:
-            worst_stated = (-res.fun, {"sequence": f"optimised n={n}", "beta1": beta1, "beta2": beta2,
-                                       "g": np.round(res.x[:8], 4).tolist()})
-        cases += 1
+    worst_last, worst_summed, worst_stated, cases = _scan_adversarial(coefficient, betas, decay, rng, eps_value)
+    worst_stated, searched = _local_search(coefficient, betas, optimise, rng, eps_value, worst_stated)
+    cases += searched
     tol = 1 + 1e-9
-    steps = ([{"step": s, "max_ratio": w[0], "verdict": "fails" if w[0] > tol else "holds", "worst": w[1]}
-              for s, w in zip(LAST_TERM_STEPS, worst_last)]
-             + [{"step": s, "max_ratio": w[0], "verdict": "fails" if w[0] > tol else "holds", "worst": w[1]}
-                for s, w in zip(SUMMED_STEPS, worst_summed)])
+    steps = _step_table(worst_last, worst_summed, tol)
     broken = [s for s in steps if s["verdict"] == "fails"]
-    # Alternative proof: the sympy obligations of the shorter route (coefficient included), and the
-    # coefficient comparison on a dense (b1, b2) grid with gamma < 1 as a numeric cross-check.
-    try:
-        obligations = shorter_route_obligations(coefficient)
-    except (TypeError, ValueError) as err:  # a coefficient sympy cannot handle
-        obligations = {"expressions": {}, "sympy": f"{type(err).__name__}: {err}"}
-    symbolic_expressions = obligations.pop("expressions")
-    symbolic_ok = bool(obligations) and all(v is True for v in obligations.values())
-    b1g, b2g = np.meshgrid(np.linspace(0, 0.999, 200), np.linspace(0.001, 0.99999, 200))
-    ok = b1g / np.sqrt(b2g) < 1
-    alt = 1 / ((1 - b1g[ok]) * np.sqrt(1 - b2g[ok]))
-    paper = np.array([coefficient(p, q) for p, q in zip(b1g[ok], b2g[ok])])
-    dominated = bool(np.all(paper >= alt * (1 - 1e-12)))
+    obligations, symbolic_expressions, symbolic_ok, dominated = _shorter_route(coefficient)
     details = {"steps": steps, "max_lhs_over_rhs": worst_stated[0], "worst_case": worst_stated[1],
                "cases": cases, "alternative_bound_dominated": dominated,
                "symbolic_obligations": {k: str(v) for k, v in obligations.items()}}
-    g_alt = np.array([(-1.0) ** k for k in range(40)])
-    default_lines = _last_term_chain(g_alt, np.full(40, 0.9), 0.9, 0.999)
-    default_ratio = default_lines[3] / default_lines[4]
-    details["default_betas_alternating_ratio"] = default_ratio
-    broken_text = ("; ".join(f"'{s['step']}' fails (ratio up to {s['max_ratio']:.3g}, e.g. "
-                             f"{s['worst']['sequence']}, b1={s['worst']['beta1']}, b2={s['worst']['beta2']})"
-                             for s in broken) or "every intermediate step holds on these cases")
-    if broken:
-        broken_text += (f"; at the defaults b1=0.9, b2=0.999 alternating g = +-1 (T=40) gives ratio {default_ratio:.3g}: "
-                        f"|m_j| ~ (1-b1)/(1+b1) < (1-b1)|g_j|, so m_j^2 >= (1-b1_j)^2 g_j^2 is false")
+    default_lines = _last_term_chain(np.array([(-1.0) ** k for k in range(40)]), np.full(40, 0.9), 0.9, 0.999)
+    details["default_betas_alternating_ratio"] = default_ratio = default_lines[3] / default_lines[4]
     common = (f"{cases} gradient sequences (alternating, cancelling, spikes, growing, Gaussian, Cauchy; "
-              f"constant and decaying b1_t; Nelder-Mead on the ratio). Intermediate steps: {broken_text}.")
+              f"constant and decaying b1_t; Nelder-Mead on the ratio). Intermediate steps: "
+              f"{_broken_steps_text(broken, default_ratio)}.")
     if worst_stated[0] > tol:
         return CheckResult("theorem-1-key-inequality", "theorem-1", "fails", "numeric",
                            f"The stated inequality fails: LHS/RHS = {worst_stated[0]:.4g} at {worst_stated[1]}. "
                            + common, scope="step", details=details)
-    route = ("v_t >= (1-b2) m_t^2 gives m_t^2/sqrt(t v_t) <= |m_t|/sqrt((1-b2) t); |m_t| <= sum_j b1^(t-j)|g_j| "
-             "(triangle inequality); sum_{t>=j} b1^(t-j)/sqrt(t) <= 1/((1-b1) sqrt(j)); Cauchy-Schwarz and "
-             "sum 1/j <= 1 + log T give LHS <= sqrt(1+log T)||g||/((1-b1) sqrt(1-b2)), which the paper's "
-             "coefficient dominates by 1/((1-b1)(1-gamma)) >= 1; also with eps > 0")
     if symbolic_ok:
         return CheckResult("theorem-1-key-inequality", "theorem-1", "proved", "symbolic",
-                           f"The stated bound on sum m_t^2/sqrt(t v_t) is true, proved by a shorter route ({route}); "
-                           f"sympy proves the four obligations (a)-(d), the rest are standard inequalities "
-                           f"(max LHS/RHS found numerically = {worst_stated[0]:.3g}). But the paper's own chain has a "
-                           f"wrong step: " + common, scope="step", expressions=symbolic_expressions, details=details)
+                           f"The stated bound on sum m_t^2/sqrt(t v_t) is true, proved by a shorter route "
+                           f"({SHORTER_ROUTE}); sympy proves the four obligations (a)-(d), the rest are standard "
+                           f"inequalities (max LHS/RHS found numerically = {worst_stated[0]:.3g}). But the paper's own "
+                           f"chain has a wrong step: " + common, scope="step", expressions=symbolic_expressions,
+                           details=details)
     unproved = [k for k, v in obligations.items() if v is not True]
     verdict = "holds" if dominated else "unchecked"
     return CheckResult("theorem-1-key-inequality", "theorem-1", verdict, "numeric",
                        f"No counterexample to the stated bound (max LHS/RHS = {worst_stated[0]:.3g}); the shorter "
-                       f"route ({route}) is not proved by sympy for this coefficient (open: {unproved}); coefficient "
-                       f"dominance on the (b1, b2) grid: {dominated}. " + common,
+                       f"route ({SHORTER_ROUTE}) is not proved by sympy for this coefficient (open: {unproved}); "
+                       f"coefficient dominance on the (b1, b2) grid: {dominated}. " + common,
                        scope="step", expressions=symbolic_expressions, details=details)

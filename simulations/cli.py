@@ -1,26 +1,22 @@
 """The ``amlab`` command line.
 
 Each sub-command lives in its own module under :mod:`simulations.commands` and exposes
-``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``. Modules whose name
-starts with an underscore are helpers, not commands.
+``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``; the list is static
+(:data:`COMMANDS`), parsing only: the work is in the experiment subpackages.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
 import sys
 
-from simulations import commands
+from simulations.commands import audit, escape, nonconvex, regret, report, toys, verify
+
+COMMANDS = {"audit": audit, "escape": escape, "nonconvex": nonconvex, "regret": regret, "report": report,
+            "toys": toys, "verify": verify}
 
 
 def command_modules() -> dict:
-    found = {}
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        found[info.name.replace("_", "-")] = importlib.import_module(f"{commands.__name__}.{info.name}")
-    return found
+    return dict(COMMANDS)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,20 +1,28 @@
-"""The experiment modules, run through one contract, for ``amlab verify`` and ``amlab report``.
+"""The experiments, run through one contract, for ``amlab verify``, ``amlab report`` and ``amlab audit``.
 
-Each experiment ``simulations/<name>.py`` provides ``run_scale(scale, device, progress) -> record``
-and ``ledger_rows(record) -> list[row]``; its command ``simulations/commands/<name>.py`` provides
-``write_outputs(record, out) -> list[Path]``. A module that is missing or fails is reported with
-its error; the others still run.
+Each experiment subpackage ``simulations/<name>/`` has an ``experiment`` module providing
+``run_scale(scale, device, progress, subject, baseline) -> record``, ``ledger_rows(record) -> rows``,
+``write_outputs(record, out) -> list[Path]`` and optionally ``headline_table(record)``. The list is
+static (:data:`EXPERIMENT_MODULES`). An experiment that fails is reported with its error; the
+others still run.
 """
 from __future__ import annotations
 
-import importlib
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-EXPERIMENTS = ("toys", "escape", "regret", "nonconvex")
+from simulations.escape import experiment as escape_experiment
+from simulations.nonconvex import experiment as nonconvex_experiment
+from simulations.regret import experiment as regret_experiment
+from simulations.toys import experiment as toys_experiment
+
+EXPERIMENT_MODULES = {"toys": toys_experiment, "escape": escape_experiment, "regret": regret_experiment,
+                      "nonconvex": nonconvex_experiment}
+EXPERIMENTS = tuple(EXPERIMENT_MODULES)
 SCALES = ("quick", "full")
+DEFAULT_SUBJECT, DEFAULT_BASELINE = "adamomentum", "adam"
 
 
 @dataclass
@@ -32,21 +40,28 @@ class Outcome:
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def module(self):
+        return EXPERIMENT_MODULES.get(self.name)
+
 
 def run_experiment(name: str, scale: str = "quick", device: str = "auto", progress: bool = False,
-                   out: Path | None = None) -> Outcome:
-    """Run one experiment at ``scale``; with ``out``, also write its JSON and figures there."""
+                   out: Path | None = None, subject=DEFAULT_SUBJECT, baseline=DEFAULT_BASELINE) -> Outcome:
+    """Run one experiment at ``scale`` for ``subject`` against ``baseline``; with ``out``, also write
+    its JSON and figures there."""
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    if name not in EXPERIMENT_MODULES:
+        raise ValueError(f"unknown experiment {name!r}; valid: {', '.join(EXPERIMENTS)}")
     outcome = Outcome(name)
     start = time.perf_counter()
+    module = EXPERIMENT_MODULES[name]
     try:
-        module = importlib.import_module(f"simulations.{name}")
-        outcome.record = module.run_scale(scale=scale, device=device, progress=progress)
+        outcome.record = module.run_scale(scale=scale, device=device, progress=progress, subject=subject,
+                                          baseline=baseline)
         outcome.rows = list(module.ledger_rows(outcome.record))
         if out is not None:
-            command = importlib.import_module(f"simulations.commands.{name}")
-            outcome.figures = [Path(p) for p in command.write_outputs(outcome.record, Path(out))]
+            outcome.figures = [Path(p) for p in module.write_outputs(outcome.record, Path(out))]
     except Exception as err:  # one failed experiment must not stop the others
         outcome.error = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=6)}"
     outcome.seconds = time.perf_counter() - start

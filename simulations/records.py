@@ -85,15 +85,33 @@ def _publish(tmp: str, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
-    """Write JSON to ``path`` through a temporary file in the same folder and an atomic rename."""
+def write_json_atomic(path: str | os.PathLike, data: Any, default=None) -> Path:
+    """Write JSON to ``path`` through a temporary file in the same folder and an atomic rename.
+
+    ``default`` converts what JSON cannot hold (e.g. ``str`` for sympy objects in the ledger's
+    details); without it such a value raises TypeError and nothing is written."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as handle:
-            json.dump(to_jsonable(data), handle, indent=2, sort_keys=False)
+            json.dump(to_jsonable(data), handle, indent=2, sort_keys=False, default=default)
             handle.write("\n")
+        _publish(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write text (UTF-8) to ``path`` through a temporary file and an atomic rename, mode 0644."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
         _publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -114,6 +132,18 @@ def save_figure_atomic(fig, path: str | os.PathLike, **kwargs: Any) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend (figures are files; no display needed).
+
+    Imported lazily so that commands start fast and tests that write no figure never load it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def read_json(path: str | os.PathLike) -> Any:

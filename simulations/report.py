@@ -10,42 +10,44 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-import importlib
 import os
-import tempfile
 import time
 import traceback
 from pathlib import Path
 
-from simulations.experiments import EXPERIMENTS, Outcome, run_experiment
-from simulations.records import library_versions, write_json_atomic
+from proofs_check import ledger as ledger_module
+from simulations.experiments import DEFAULT_BASELINE, DEFAULT_SUBJECT, EXPERIMENTS, Outcome, run_experiment
+from simulations.records import library_versions, write_json_atomic, write_text_atomic
 
 IMAGE_SUFFIXES = {".png", ".svg", ".gif", ".jpg", ".jpeg"}
 VERDICT_CLASSES = {"proved", "holds", "fails", "assumption-violated", "unsatisfiable", "unchecked"}
 
 
 def load_ledger_api():
-    """(symbolic_rows, build_ledger) from proofs_check.ledger; raises if that module is unusable."""
-    module = importlib.import_module("proofs_check.ledger")
-    return module.symbolic_rows, module.build_ledger
+    """(symbolic_rows, build_ledger) from proofs_check.ledger (a seam the tests replace)."""
+    return ledger_module.symbolic_rows, ledger_module.build_ledger
 
 
-def build_claims_ledger(outcomes: list[Outcome]) -> tuple[list[dict] | None, str | None]:
-    """The combined ledger, or (None, error) when the ledger API is missing or fails."""
+def build_claims_ledger(outcomes: list[Outcome], subject=DEFAULT_SUBJECT,
+                        baseline=DEFAULT_BASELINE) -> tuple[list[dict] | None, str | None]:
+    """The combined ledger, or (None, error) when building it fails."""
     try:
         symbolic_rows, build_ledger = load_ledger_api()
-        rows = list(symbolic_rows())
+        rows = list(symbolic_rows(subject=subject, baseline=baseline))
         for outcome in outcomes:
             rows.extend(outcome.rows)
         missing = {o.name: o.error for o in outcomes if not o.ok}
-        return list(build_ledger(rows, missing=missing)), None
+        return list(build_ledger(rows, missing=missing, subject=subject, baseline=baseline)), None
     except Exception as err:  # the page must still be written
         return None, f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=4)}"
 
 
 def run_report(out: str | os.PathLike, scale: str = "quick", device: str = "auto", progress: bool = True,
-               experiments: tuple = EXPERIMENTS) -> dict:
-    """Run ``experiments`` into ``out/<name>/``, build the ledger and write ``out/index.html``."""
+               experiments: tuple = EXPERIMENTS, subject=DEFAULT_SUBJECT, baseline=DEFAULT_BASELINE,
+               sections: tuple[str, ...] = (), title: str = "adamomentum-lab report") -> dict:
+    """Run ``experiments`` for ``subject`` against ``baseline`` into ``out/<name>/``, build the ledger
+    and write ``out/index.html``; ``sections`` are extra HTML sections placed after the ledger
+    (``amlab audit`` adds its invariant checks there)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -57,15 +59,17 @@ def run_report(out: str | os.PathLike, scale: str = "quick", device: str = "auto
     for name in experiments:
         if bar is not None:
             bar.set_postfix_str(name)
-        outcomes.append(run_experiment(name, scale, device, progress=False, out=out / name))
+        outcomes.append(run_experiment(name, scale, device, progress=False, out=out / name, subject=subject,
+                                       baseline=baseline))
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
-    ledger, ledger_error = build_claims_ledger(outcomes)
-    meta = {"scale": scale, "device": device, "seconds": time.perf_counter() - start,
+    ledger, ledger_error = build_claims_ledger(outcomes, subject, baseline)
+    meta = {"scale": scale, "device": device, "seconds": time.perf_counter() - start, "title": title,
+            "subject": getattr(subject, "name", subject), "baseline": getattr(baseline, "name", baseline),
             "created": _dt.datetime.now().isoformat(timespec="seconds"), "versions": library_versions()}
-    page = render_html(outcomes, ledger, ledger_error, out, meta)
+    page = render_html(outcomes, ledger, ledger_error, out, meta, sections)
     index = write_text_atomic(out / "index.html", page)
     summary = {"meta": meta, "index": str(index), "ledger_error": ledger_error, "ledger": ledger,
                "experiments": {o.name: {"ok": o.ok, "error": o.error, "seconds": o.seconds,
@@ -73,20 +77,6 @@ def run_report(out: str | os.PathLike, scale: str = "quick", device: str = "auto
                                for o in outcomes}}
     write_json_atomic(out / "report.json", summary)
     return {"index": index, "outcomes": outcomes, "ledger": ledger, "ledger_error": ledger_error}
-
-
-def write_text_atomic(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)  # a page to be read by a browser or a web server
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 # --- HTML -------------------------------------------------------------------------------------------
@@ -169,8 +159,7 @@ def headline(outcome: Outcome) -> str:
     if outcome.record is None:
         return ""
     try:
-        module = importlib.import_module(f"simulations.{outcome.name}")
-        make = getattr(module, "headline_table", None)
+        make = getattr(outcome.module, "headline_table", None)
         if make is None:
             return ""
         title, columns, rows = make(outcome.record)
@@ -210,7 +199,7 @@ def experiment_section(outcome: Outcome, out: Path) -> str:
 
 
 def render_html(outcomes: list[Outcome], ledger: list[dict] | None, ledger_error: str | None, out: Path,
-                meta: dict) -> str:
+                meta: dict, sections: tuple[str, ...] = ()) -> str:
     out = Path(out)
     overview = _table(["experiment", "status", "seconds", "figures", "ledger rows"],
                       [[f'<a href="#exp-{_e(o.name)}">{_e(o.name)}</a>',
@@ -237,7 +226,12 @@ def render_html(outcomes: list[Outcome], ledger: list[dict] | None, ledger_error
     if ledger is None or not ledger:
         evidence_html = ""
     versions = ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items())
-    body = [f"<h1>adamomentum-lab report</h1>",
+    title = meta.get("title", "adamomentum-lab report")
+    subject, baseline = meta.get("subject", DEFAULT_SUBJECT), meta.get("baseline", DEFAULT_BASELINE)
+    comparison = ("" if (subject, baseline) == (DEFAULT_SUBJECT, DEFAULT_BASELINE) else
+                  f'<p class="meta">subject <b>{_e(subject)}</b> against baseline <b>{_e(baseline)}</b>: every '
+                  f"measured row is about these two methods; the statements are the paper's.</p>")
+    body = [f"<h1>{_e(title)}</h1>", comparison,
             f'<p class="meta">scale <b>{_e(meta.get("scale"))}</b> &middot; device {_e(meta.get("device"))} &middot; '
             f'{float(meta.get("seconds", 0.0)):.0f} s &middot; {_e(meta.get("created", ""))} &middot; {_e(versions)}</p>',
             '<p>Each experiment checks claims of "Adapting Stepsizes by Momentumized Gradients Improves '
@@ -245,10 +239,10 @@ def render_html(outcomes: list[Outcome], ledger: list[dict] | None, ledger_error
             'the stated cases), fails (a reproducible counterexample), assumption-violated, unsatisfiable, '
             'unchecked.</p>',
             '<section id="overview"><h2>Experiments</h2>' + overview + "</section>",
-            '<section id="ledger"><h2>Claims ledger</h2>' + ledger_html + "</section>"]
+            '<section id="ledger"><h2>Claims ledger</h2>' + ledger_html + "</section>", *sections]
     body += [experiment_section(o, out) for o in outcomes]
     body.append(evidence_html)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>adamomentum-lab report ({_e(meta.get('scale'))})</title><style>{CSS}</style></head>"
+            f"<title>{_e(title)} ({_e(meta.get('scale'))})</title><style>{CSS}</style></head>"
             "<body>" + "\n".join(body) + "</body></html>\n")

@@ -38,4 +38,10 @@ def hypers(draw, allow_schedules: bool = True):
         lr_decay=draw(st.sampled_from(["constant", "inverse-sqrt"])) if allow_schedules else "constant",
         beta1_decay=draw(st.sampled_from([None, 0.9, 0.99])) if allow_schedules else None,
         bias_correction=draw(st.booleans()) if allow_schedules else True,
+        # Member-specific (yogi, adabound, radam): the reference code's defaults and values that
+        # make the AdaBound clip bind on either side and RAdam rectify early (threshold 4).
+        final_lr=draw(st.sampled_from([0.1, 0.01, 1.0])),
+        gamma=draw(st.sampled_from([1e-3, 0.1, 0.9])),
+        initial_accumulator=draw(st.sampled_from([1e-6, 0.0, 1e-2])),
+        rectify_threshold=draw(st.sampled_from([5.0, 4.0])),
     )

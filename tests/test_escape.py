@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from simulations.escape_estimate import mean_escape_time, ratio_ci
-from simulations.escape_model import Basin, EscapeConfig, flow_prediction
-from simulations.escape_reference import reference_exit_step
-from simulations.escape_sim import TableNoise, simulate
+from simulations.escape.estimate import mean_escape_time, ratio_ci
+from simulations.escape.experiment import EscapeConfig
+from simulations.escape.problems import Basin, flow_prediction
+from simulations.escape.reference import reference_exit_step
+from simulations.escape.simulate import TableNoise, simulate
 from simulations.levy import symmetric_stable
 from simulations.runtime import generator
 
@@ -54,7 +55,7 @@ def test_batched_equals_reference_loop(dynamics, label, basin, sigma):
 def test_sde_coefficient_taken_before_the_jump():
     """R_{t-}: one huge noise value must move theta by upsilon sigma xi / R_before (v after the update
     would absorb xi^2 and cap the jump at about lr / sqrt(1 - b2))."""
-    from simulations.escape_sim import _SDE
+    from simulations.escape.simulate import _SDE
 
     config = EscapeConfig(dynamics="sde", optimizers=("adam",), basin=Basin("quadratic", (4.0,), (10.0, 10.0)),
                           noise_scale=1.0, lr=0.01, paths=2, dtype="float64")
@@ -76,7 +77,7 @@ def test_sde_drift_is_bias_corrected_momentum(label):
     """At dt = lr with zero noise, the sde step is -lr q m / R_before with q m = m_k / (1 - b1^k), the
     discrete optimizer's bias-corrected momentum (m_k = b1 m_{k-1} + (1 - b1) g_k). Pairing q before the
     update with m after it gave m_2 / (1 - b1) at step 2, 1.9x too large."""
-    from simulations.escape_sim import _SDE
+    from simulations.escape.simulate import _SDE
 
     config = EscapeConfig(dynamics="sde", optimizers=(label,), basin=Basin("quadratic", (4.0,), (10.0, 10.0)),
                           start=(1.0,), noise_scale=1.0, lr=0.01, paths=2, dtype="float64")
@@ -102,7 +103,7 @@ def test_sde_drift_is_bias_corrected_momentum(label):
 
 
 def _sde_run(n, label_paths=300, seed=1):
-    from simulations.escape_run import run_config
+    from simulations.escape.experiment import run_config
 
     lr = 0.01
     return run_config(EscapeConfig(dynamics="sde", basin=Basin("quadratic", (4.0,), (0.25, 0.25)), tail_index=1.5,
@@ -194,7 +195,7 @@ def test_exponential_gate_p_value_is_calibrated_by_bootstrap():
     rejects at about the nominal 5%; the plain KS p-value (the earlier gate) is too lenient."""
     from scipy import stats
 
-    from simulations.escape_estimate import exponential_fit
+    from simulations.escape.estimate import exponential_fit
 
     rng = np.random.default_rng(3)
     horizon, n, trials = 4.0, 80, 300
@@ -292,7 +293,7 @@ def test_cli_rejects_ambiguous_input(extra, match, capsys, tmp_path):
 
 
 def test_ledger_rows_from_tiny_record():
-    from simulations import escape
+    from simulations.escape import experiment as escape
 
     rec = {"results": _tiny_results()}
     rows = escape.ledger_rows(rec)
@@ -305,8 +306,9 @@ def test_ledger_rows_from_tiny_record():
 
 def _tiny_results():
     """lemma1 and prop1 presets shrunk to a few paths and steps (the verdict logic, not the numbers)."""
-    from simulations import escape
-    from simulations.escape_run import run_config
+    from simulations.escape import experiment as escape
+    from simulations.escape.experiment import run_config
+    from simulations.escape.summary import summarise_preset
 
     out = {}
     for name in ("lemma1", "prop1"):
@@ -317,7 +319,7 @@ def _tiny_results():
             res = run_config(cfg)
             res["key"] = key
             runs.append(res)
-        out[name] = {"runs": runs, "summary": escape._summarise_preset(name, runs)}
+        out[name] = {"runs": runs, "summary": summarise_preset(name, runs)}
     from simulations.records import to_jsonable
 
     return to_jsonable(out)
@@ -330,7 +332,7 @@ def _prop_row(key, ratio, hold=True):
 
 
 def _prop_verdict(rows):
-    from simulations import escape
+    from simulations.escape import experiment as escape
 
     rec = {"results": {"prop1": {"runs": [], "summary": {"table": rows}}}}
     return {r["claim"]: r for r in escape.ledger_rows(rec)}["proposition-1"]["verdict"]
@@ -355,7 +357,7 @@ def test_proposition1_verdict_scope_and_straddling():
 
 
 def test_weighted_slope_widens_for_misfit():
-    from simulations.escape import weighted_slope
+    from simulations.escape.estimate import weighted_slope
 
     x = [1.0, 2.0, 4.0]
     good = weighted_slope(x, [1.0, 2.0, 4.0], [0.05] * 3)
@@ -369,7 +371,7 @@ def test_weighted_slope_inflated_interval_uses_student_t():
     not 1.96 x ...; the normal quantile would give a 6.5x too narrow interval."""
     from scipy import stats
 
-    from simulations.escape import weighted_slope
+    from simulations.escape.estimate import weighted_slope
 
     x, se = [1.0, 2.0, 4.0], [0.05] * 3
     bad = weighted_slope(x, [1.0, 4.0, 4.0], se)
@@ -383,7 +385,7 @@ def test_weighted_slope_inflated_interval_uses_student_t():
 
 
 def test_weighted_slope_two_points_and_dropped_points():
-    from simulations.escape import weighted_slope
+    from simulations.escape.estimate import weighted_slope
 
     two = weighted_slope([1.0, 2.0], [1.0, 2.0], [0.05, 0.05])
     assert two["dof"] == 0 and two["low"] is None and two["high"] is None and two["complete"]
@@ -408,7 +410,7 @@ def _fit(slope, low, high, points=3, total=3, dof=1):
 def test_lemma1_fit_with_a_dropped_point_or_no_dof_decides_nothing():
     """A slope that dropped an upsilon (only a bound there) or has dof 0 gives 'unchecked', whatever
     its interval says; the same slope on all points with dof >= 1 decides (holds / fails)."""
-    from simulations import escape
+    from simulations.escape import experiment as escape
 
     rec = _lemma_record_all_assumptions_hold()
     n = len(rec["results"]["lemma1"]["runs"])
@@ -431,7 +433,7 @@ def test_lemma1_fit_with_a_dropped_point_or_no_dof_decides_nothing():
 
 
 def test_lemma1_missing_fit_is_unchecked_not_fails():
-    from simulations import escape
+    from simulations.escape import experiment as escape
 
     rec = {"results": _tiny_results()}
     lemma = rec["results"]["lemma1"]
@@ -451,7 +453,7 @@ def test_lemma1_missing_fit_is_unchecked_not_fails():
 
 
 def test_assumption_evidence_built_from_values():
-    from simulations import escape
+    from simulations.escape import experiment as escape
 
     rec = {"results": _tiny_results()}
     rows = {r["claim"]: r for r in escape.ledger_rows(rec)}
@@ -466,7 +468,7 @@ def test_assumption_evidence_built_from_values():
 
 @pytest.mark.slow
 def test_quick_scale_runs_and_gives_rows():
-    from simulations import escape
+    from simulations.escape import experiment as escape
 
     rec = escape.run_scale("quick", "cpu")
     assert len(escape.ledger_rows(rec)) == 5
@@ -475,7 +477,7 @@ def test_quick_scale_runs_and_gives_rows():
 def test_restricted_mean_ratio_is_estimable_under_heavy_censoring():
     """E min(Gamma, T) is estimable whatever the censoring: its ratio has a two-sided CI even when one
     side is only a bound for E Gamma, and it matches the ratio of sample means of min(tau, T)."""
-    from simulations.escape_estimate import mean_escape_time, restricted_ratio_ci
+    from simulations.escape.estimate import mean_escape_time, restricted_ratio_ci
 
     rng = np.random.default_rng(3)
     horizon = 5.0

@@ -1,6 +1,8 @@
 """The batched family against the float64 reference loops and against torch.optim."""
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from hypothesis import assume, given
@@ -16,7 +18,7 @@ RTOL = 1e-12
 
 def run_batched(name, grads, theta0, hyper):
     theta = theta0.clone()
-    state = init_state(name, theta)
+    state = init_state(name, theta, hyper)
     path = [theta.clone()]
     for g in grads:
         step_(name, state, theta, g.clone(), hyper)
@@ -28,12 +30,13 @@ def run_reference(name, grads, theta0, hyper):
     """The reference loop, run by run; returns (steps+1, runs, dim) and the final states."""
     member = get_member(name)
     decoupled = member.decoupled_weight_decay if hyper.decoupled_weight_decay is None else hyper.decoupled_weight_decay
+    extra = {field: getattr(hyper, field) for field in reference.EXTRA_HYPERS.get(name, ())}
     paths, states = [], []
     for r in range(theta0.shape[0]):
         path, state = reference.REFERENCE[name](
             theta0[r].tolist(), [g[r].tolist() for g in grads], hyper.lr, hyper.beta1, hyper.beta2, hyper.eps,
             weight_decay=hyper.weight_decay, decoupled=decoupled, lr_decay=hyper.lr_decay,
-            beta1_decay=hyper.beta1_decay, bias_correction=hyper.bias_correction,
+            beta1_decay=hyper.beta1_decay, bias_correction=hyper.bias_correction, **extra,
         )
         paths.append(path)
         states.append(state)
@@ -104,12 +107,47 @@ def test_members_equal_torch_optim_step_for_step(name, data, hyper):
 
 def test_registry_is_the_documented_family():
     assert list(REGISTRY) == ["sgdm", "rmsprop", "adam", "adamw", "amsgrad", "adabelief", "adamomentum",
-                              "adamomentum-max"]
+                              "adamomentum-max", "yogi", "adabound", "radam"]
     assert {n for n in REGISTRY} == set(reference.REFERENCE)
+    assert set(reference.EXTRA_HYPERS) <= set(REGISTRY)
+    assert all(hasattr(Hyper(), f) for fields in reference.EXTRA_HYPERS.values() for f in fields)
     am = REGISTRY["adamomentum"]
     assert (am.k, am.eps_mode, am.bias_correction, am.max_v) == ("momentum", "inside", True, False)
     assert REGISTRY["adamomentum-max"].max_v and REGISTRY["amsgrad"].max_v
     assert REGISTRY["adamw"].decoupled_weight_decay
+
+
+ADAM_FIELDS = dict(name="x", k="grad", momentum="ema", eps_mode="outside", bias_correction=True, max_v=False,
+                   decoupled_weight_decay=False, summary="Adam")
+
+
+@pytest.mark.parametrize("field,value", [("k", "gradient"), ("momentum", "EMA"), ("eps_mode", "outsde"),
+                                         ("v_update", "Yogi"), ("stepsize_clip", "adabound "), ("k", None)])
+def test_member_rejects_a_string_field_outside_its_allowed_values(field, value):
+    """A typo must not run another method (``momentum="EMA"`` used to run without momentum)."""
+    allowed = family.MEMBER_CHOICES[field]
+    with pytest.raises(ValueError) as info:
+        family.Member(**{**ADAM_FIELDS, field: value})
+    message = str(info.value)
+    assert field in message and repr(value) in message and all(repr(a) in message for a in allowed)
+
+
+@pytest.mark.parametrize(
+    "changes,needle",
+    [({"max_v": 1}, "max_v=1"), ({"rectify": "yes"}, "rectify='yes'"), ({"name": ""}, "name"),
+     ({"k": "none"}, "eps_mode='outside'"),  # no second moment: eps, bias correction... would not run
+     ({"k": "none", "eps_mode": "none", "bias_correction": False, "v_update": "yogi"}, "v_update='yogi'"),
+     ({"rectify": True, "momentum": "heavy-ball"}, "momentum='heavy-ball'"),
+     ({"rectify": True, "stepsize_clip": "adabound"}, "rectify=True")],
+)
+def test_member_rejects_flags_and_combinations_the_implementation_does_not_define(changes, needle):
+    with pytest.raises(ValueError, match=re.escape(needle)):
+        family.Member(**{**ADAM_FIELDS, **changes})
+
+
+def test_registry_members_pass_their_own_validation():
+    for member in REGISTRY.values():
+        assert family.Member(**{f: getattr(member, f) for f in member.__dataclass_fields__}) == member
 
 
 def test_unknown_member_lists_the_registry():
@@ -121,7 +159,11 @@ def test_unknown_member_lists_the_registry():
     "field,value,needle",
     [("lr", -1.0, "lr"), ("beta1", 1.0, "beta1"), ("beta2", -0.1, "beta2"), ("eps", -1e-8, "eps"),
      ("weight_decay", -1.0, "weight_decay"), ("lr", float("nan"), "lr"), ("lr_decay", "cosine", "lr_decay"),
-     ("beta1_decay", 1.5, "beta1_decay")],
+     ("beta1_decay", 1.5, "beta1_decay"), ("final_lr", -0.1, "final_lr >= 0"), ("gamma", 0.0, "gamma > 0"),
+     ("gamma", float("inf"), "gamma"), ("initial_accumulator", -1e-6, "initial_accumulator >= 0"),
+     ("rectify_threshold", 3.5, "rectify_threshold.*>= 4"), ("rectify_threshold", float("nan"), "rectify_threshold"),
+     ("rectify_threshold", torch.tensor(5.0), "rectify_threshold"),
+     ("final_lr", torch.tensor([[0.1], [-1.0]]), "final_lr")],
 )
 def test_hyper_rejects_invalid_values_naming_the_parameter(field, value, needle):
     with pytest.raises(ValueError, match=needle):

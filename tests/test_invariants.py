@@ -27,7 +27,10 @@ def iterate(name, grads, theta0, hyper):
 
 @given(name=st.sampled_from(ADAPTIVE), data=gradient_runs(max_steps=15), hyper=hypers())
 def test_second_moment_is_nonnegative(name, data, hyper):
-    """v_t >= 0 for every adaptive member (Algorithm 1 line 6: a sum of non-negative terms)."""
+    """v_t >= 0 for every adaptive member (Algorithm 1 line 6: a sum of non-negative terms; Yogi's
+    v - (1 - b2) sign(v - g^2) g^2 too: it is v + (1 - b2) g^2 if v < g^2, else >= v - g^2 >= 0)."""
+    # AdaBelief with eps = 0 divides 0 / 0 whenever g_t = m_t (the non-case the other tests exclude).
+    assume(not (name == "adabelief" and hyper.eps == 0.0))
     for _, _, state in iterate(name, *data, hyper):
         assert torch.all(state.v >= 0)
 

@@ -102,9 +102,10 @@ def test_render_and_write(tmp_path):
     for claim in REQUIRED_IDS:
         assert f"`{claim}`" in text
     assert "a \\| b" in text and "proof step" in text
-    path = L.write_ledger(ledger, tmp_path / "out")
+    from simulations.commands.verify import write_ledger, write_markdown
+    path = write_ledger(ledger, tmp_path / "out")
     assert json.loads(path.read_text())[0]["claim"] == "algorithm-1"
-    md = L.write_markdown(ledger, tmp_path / "docs" / "ledger.md")
+    md = write_markdown(ledger, tmp_path / "docs" / "ledger.md")
     assert md.read_text().startswith("# Claims ledger")
 
 
@@ -112,7 +113,8 @@ def test_record_round_trip_and_comparison(tmp_path):
     ledger = L.build_ledger([row("table-1", "proved")])
     record = tmp_path / "recorded.json"
     assert L.load_recorded(record) == {}
-    L.save_recorded(ledger, record)
+    from simulations.commands.verify import save_recorded
+    save_recorded(ledger, record)
     recorded = L.load_recorded(record)
     assert recorded["table-1"] == "proved" and recorded["lemma-1"] == "unchecked"
     assert L.compare_with_recorded(ledger, recorded) == []
@@ -145,7 +147,8 @@ def test_every_check_is_registered_once_with_a_known_claim():
 
 
 def _fake_run_experiment(rows_by_name):
-    def run_experiment(name, scale="quick", device="auto", progress=False, out=None):
+    def run_experiment(name, scale="quick", device="auto", progress=False, out=None, subject="adamomentum",
+                       baseline="adam"):
         outcome = experiments.Outcome(name)
         if name in rows_by_name:
             outcome.rows = rows_by_name[name]
@@ -156,7 +159,7 @@ def _fake_run_experiment(rows_by_name):
 
 
 def test_verify_command_gate(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(L, "symbolic_rows", lambda: [row("table-1", "proved")])
+    monkeypatch.setattr(L, "symbolic_rows", lambda **kw: [row("table-1", "proved")])
     monkeypatch.setattr(experiments, "run_experiment",
                         _fake_run_experiment({"toys": [row("sec3.1-area-A", "holds", "simulation")]}))
     monkeypatch.setattr(L, "RECORD_PATH", tmp_path / "recorded.json")
@@ -172,7 +175,7 @@ def test_verify_command_gate(tmp_path, monkeypatch, capsys):
     assert "escape" in by_id["lemma-1"]["reason"]
     assert (tmp_path / "ledger.md").exists()
     # A changed verdict trips the gate.
-    monkeypatch.setattr(L, "symbolic_rows", lambda: [row("table-1", "fails")])
+    monkeypatch.setattr(L, "symbolic_rows", lambda **kw: [row("table-1", "fails")])
     assert cli.main(args) == 1
     assert "table-1: recorded proved, now fails" in capsys.readouterr().out
 
@@ -180,7 +183,7 @@ def test_verify_command_gate(tmp_path, monkeypatch, capsys):
 def test_verify_keeps_the_default_docs_unless_every_experiment_ran(tmp_path, monkeypatch, capsys):
     from simulations.commands import verify
 
-    monkeypatch.setattr(L, "symbolic_rows", lambda: [row("table-1", "proved")])
+    monkeypatch.setattr(L, "symbolic_rows", lambda **kw: [row("table-1", "proved")])
     monkeypatch.setattr(L, "RECORD_PATH", tmp_path / "recorded.json")
     monkeypatch.setattr(verify, "DEFAULT_DOCS", tmp_path / "default-ledger.md")
     base = ["verify", "--out", str(tmp_path / "out")]

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from simulations import nonconvex
-from simulations.nonconvex import NonconvexConfig, _framework, run_config, run_problem
-from simulations.nonconvex_problems import (PROBLEMS, Quadratic, make_problem,
-                                            sgd_quadratic_expected_grad_sq)
-from theory.family import REGISTRY, Hyper, get_member, init_state, step_
+from simulations.nonconvex import experiment as nonconvex
+from simulations.nonconvex.experiment import NonconvexConfig, run_config, run_problem
+from simulations.nonconvex.problems import PROBLEMS, Quadratic, make_problem, sgd_quadratic_expected_grad_sq
+from simulations.nonconvex.simulate import framework
+from theory.family import REGISTRY, Hyper
+from theory.rule import FamilyRule
 
 VERDICTS = {"proved", "holds", "fails", "assumption-violated", "unsatisfiable", "unchecked"}
 
@@ -63,15 +64,15 @@ def test_rosenbrock_constants_are_tight_near_the_valley():
 @pytest.mark.parametrize("name", list(REGISTRY))
 def test_framework_mapping_reproduces_the_update(name):
     """alpha_t m_t / sqrt(v_t) with sqrt(v_t) = lr_t / stepsize is exactly the member's update."""
-    member = get_member(name)
+    rule = FamilyRule(name)
     gen = torch.Generator().manual_seed(11)
     hyper = Hyper(lr=0.05, beta1=0.9, beta2=0.99, eps=1e-3, lr_decay="inverse-sqrt", bias_correction=False)
     x = torch.randn(3, 4, generator=gen)
-    state = init_state(member, x)
+    state = rule.init(x, hyper)
     for t in range(1, 8):
         before = x.clone()
-        step_(member, state, x, torch.randn(3, 4, generator=gen), hyper)
-        step, m_ema, lr_t = _framework(member, state, hyper, t)
+        rule.step(state, x, torch.randn(3, 4, generator=gen), hyper)
+        step, m_ema, lr_t = framework(rule, state, hyper, t)
         assert torch.allclose(before - x, step * m_ema, rtol=1e-12, atol=1e-15)
         assert lr_t == pytest.approx(0.05 / math.sqrt(t))
 
@@ -141,7 +142,7 @@ def test_min_grad_curve_and_bands_are_consistent(small_record):
 
 
 def test_write_outputs(small_record, tmp_path):
-    from simulations.commands.nonconvex import write_outputs
+    from simulations.nonconvex.figures import write_outputs
 
     paths = write_outputs(small_record, tmp_path)
     assert (tmp_path / "nonconvex.json").exists()
@@ -188,8 +189,9 @@ def _coverage(runs, seeds, seed):
     """Hits of the closed-form slope by the seed bootstrap and by the old OLS t-interval."""
     from scipy import stats as st
 
-    from simulations.nonconvex import log_grid
-    from simulations.nonconvex_verdicts import _fit_exact, bootstrap_slope
+    from simulations.nonconvex.simulate import log_grid
+    from simulations.nonconvex.summary import bootstrap_slope
+    from simulations.nonconvex.summary import fit_exact as _fit_exact
     from theory.stats import fit_power_law
 
     steps, fit_from = 2000, 0.05
@@ -230,7 +232,8 @@ def test_rate_fit_bootstrap_coverage_many_runs():
 
 
 def test_bound_status_and_member_verdict_rules():
-    from simulations.nonconvex_verdicts import _bound_status, _member_verdict
+    from simulations.nonconvex.verdicts import bound_status as _bound_status
+    from simulations.nonconvex.verdicts import member_verdict as _member_verdict
 
     valid = np.array([True, True, False])
     floor, rhs = np.array([1.0, 1.0, 1.0]), np.array([10.0, 10.0, 10.0])
@@ -249,7 +252,9 @@ def test_bound_status_and_member_verdict_rules():
 
 
 def test_c_positive_is_a_checked_hypothesis_and_min_v_is_not():
-    from simulations.nonconvex_verdicts import HYPOTHESES, _c_positive, _t_valid
+    from simulations.nonconvex.summary import HYPOTHESES
+    from simulations.nonconvex.summary import c_positive as _c_positive
+    from simulations.nonconvex.summary import t_valid as _t_valid
 
     assert "min-v" not in HYPOTHESES
     grid = np.array([1, 2, 5, 10, 20])
@@ -269,9 +274,9 @@ def test_c_positive_is_a_checked_hypothesis_and_min_v_is_not():
 def test_floor_uses_lower_bounds_of_the_gap_and_H(monkeypatch):
     """Shifting f by a constant moves f* but not f(theta_1) - f*: the floor must not move, while the
     right-hand side (built on the upper bound f(theta_1) - 0) does. The old floor, f0 - 0, moved."""
-    from simulations import nonconvex as nc
-    from simulations.nonconvex_problems import RobustRegression
-    from simulations.nonconvex_verdicts import gap_bounds
+    from simulations.nonconvex import simulate as nc
+    from simulations.nonconvex.problems import RobustRegression
+    from simulations.nonconvex.summary import gap_bounds
 
     assert gap_bounds(3.0, 1.0, 0.0) == (2.0, 3.0)
     assert gap_bounds(3.0, 3.5, 0.0) == (0.0, 3.0)
@@ -303,7 +308,7 @@ def test_mlp_never_fails_with_its_estimated_L():
 
 
 def test_evidence_text_when_no_run_qualifies():
-    from simulations.nonconvex_verdicts import ledger_rows
+    from simulations.nonconvex.verdicts import ledger_rows
 
     rows = ledger_rows({"results": {"runs": []}})
     by = {r["claim"]: r for r in rows}
@@ -311,3 +316,164 @@ def test_evidence_text_when_no_run_qualifies():
         text = by[claim]["evidence"]
         assert by[claim]["verdict"] == "unchecked"
         assert ". ." not in text and "{}" not in text and "No run checked this claim" in text
+
+
+# ---- any update rule: a torch optimizer, a class from a user's file, a user's Rule ------------
+
+PLUGINS = ("torch.optim:NAdam", "plugin_optim:PlainAdam")
+
+
+def _plugin_optimizer(name, p, lr):
+    from plugin_optim import PlainAdam
+
+    cls = torch.optim.NAdam if name == "torch.optim:NAdam" else PlainAdam
+    return cls([p], lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+
+
+def _by_hand(problem_name, names, seeds, steps, seed, skip=()):
+    """The experiment's gradient sequence, stepped by hand: rules are stacked along the runs (rule i
+    on rows i*seeds..), one generator draws every stochastic gradient, and each run of a plug-in is
+    its own (dim,) parameter with its own optimizer, lr_t = lr/sqrt(t). Rows of the names in ``skip``
+    stay at the start point (every problem's gradients are row-wise, so the others do not see them).
+    Returns per rule the seed mean of ||grad f(theta_{t-1})||^2, t = 1..steps, and the final mean f."""
+    problem = make_problem(problem_name)
+    lr = problem.default_lr
+    theta = problem.init(len(names) * seeds, "cpu", torch.float64)
+    params = [theta[k].clone() for k in range(theta.shape[0])]
+    optims = {k: _plugin_optimizer(names[k // seeds], params[k], lr) for k in range(len(params))
+              if names[k // seeds] not in skip}
+    gen = torch.Generator().manual_seed(seed)
+    curves = np.empty((steps, len(names)))
+    for t in range(1, steps + 1):
+        theta = torch.stack(params)
+        g = problem.stochastic_grad(theta, gen)
+        gf = problem.full_grad(theta)
+        curves[t - 1] = (gf * gf).sum(-1).view(len(names), seeds).mean(-1).numpy()
+        for k, opt in optims.items():
+            opt.param_groups[0]["lr"] = lr / math.sqrt(t)
+            params[k].grad = g[k].clone()
+            opt.step()
+    f_end = problem.value(torch.stack(params)).view(len(names), seeds).mean(-1).numpy()
+    return curves, f_end
+
+
+@pytest.mark.parametrize("problem", ["robust-regression", "rosenbrock"])
+def test_plugins_through_the_command_equal_a_plain_loop(problem, tmp_path):
+    """A torch optimizer the toolkit has never seen and a class from a file outside the package run
+    through ``amlab nonconvex``: their numbers are those of the optimizers stepped by hand."""
+    from simulations.cli import main
+
+    steps, seeds = 40, 3
+    assert main(["nonconvex", "--problem", problem, "--optimizers", ",".join(PLUGINS), "--steps", str(steps),
+                 "--seeds", str(seeds), "--seed", "5", "--device", "cpu", "--out", str(tmp_path), "--no-progress"]) == 0
+    record = json.loads((tmp_path / "nonconvex.json").read_text())
+    run = record["results"]["runs"][0]
+    curves, f_end = _by_hand(problem, PLUGINS, seeds, steps, seed=5)
+    for i, name in enumerate(PLUGINS):
+        m = run["members"][name]
+        T = np.asarray(m["T"])
+        np.testing.assert_allclose(m["mean_grad_sq"], curves[T - 1, i], rtol=1e-12, atol=0)
+        np.testing.assert_allclose(m["min_mean_grad_sq"], np.minimum.accumulate(curves[:, i])[T - 1], rtol=1e-12)
+        assert m["f_mean"][-1] == pytest.approx(f_end[i], rel=1e-12)
+        # no effective stepsize read-out: Theorem 2's hypotheses unchecked with the reason, the rest measured
+        assert m["verdict"]["theorem-2"] == "unchecked" and "effective_stepsize" in m["verdict"]["why"]
+        assert m["monitors"]["stepsize-nonincreasing"]["holds"] is None
+        assert "unchecked" in m["monitors"]["stepsize-nonincreasing"]
+        assert m["monitors"]["grad-bound"]["checked"] == steps * seeds and m["T_valid"] is None
+        assert m["fit"] is not None and math.isfinite(m["fit"]["slope"])
+        assert any("bias_correction=False not applied" in n for n in record["results"]["rule_notes"][name])
+    assert any(p.suffix == ".png" for p in tmp_path.iterdir())
+
+
+def test_plugins_through_simulate_equal_a_plain_loop():
+    """The same through the simulate function, next to a registry member (mixed monitors)."""
+    from simulations.nonconvex.simulate import simulate
+    from theory.names import resolve_all
+
+    names = ("adam",) + PLUGINS
+    config = NonconvexConfig(problem="robust-regression", optimizers=names, steps=30, seeds=3, seed=2)
+    sim = simulate(config, resolve_all(config.optimizers), device="cpu")
+    curves, _ = _by_hand("robust-regression", names, 3, 30, seed=2, skip=("adam",))
+    np.testing.assert_allclose(sim["mean_curve"][:, 1:], curves[:, 1:], rtol=1e-12, atol=0)
+    assert [k for k, _, _ in sim["monitor_of"]] == ["theorem-2", "gradient", "gradient"]
+    assert np.isnan(sim["snaps"]["min_v"][:, 1:]).all() and np.all(sim["snaps"]["min_v"][:, 0] > 0)
+    # the registry member is still fully monitored
+    out = run_problem(config, device="cpu")["members"]
+    assert out["adam"]["verdict"]["theorem-2"] in VERDICTS and out["adam"]["T_valid"] is not None
+    assert out["adam"]["monitors"]["stepsize-nonincreasing"]["holds"] in (True, False)
+
+
+class _UserAdam:
+    """A rule written in a user's file (no base class): Adam without bias correction, with the
+    read-outs Theorem 2's monitor needs, but not a registry member (no a-priori bound on v)."""
+
+    name = "user-adam"
+
+    def init(self, params, hyper):
+        return {"m": torch.zeros_like(params), "v": torch.zeros_like(params), "t": 0}
+
+    def step(self, state, params, grad, hyper):
+        state["t"] += 1
+        b1, b2 = hyper.beta1_at(state["t"]), hyper.beta2
+        state["m"].mul_(b1).add_(grad * (1 - b1))
+        state["v"].mul_(b2).add_(grad * grad * (1 - b2))
+        params.sub_(hyper.lr_at(state["t"]) * state["m"] / (state["v"].sqrt() + hyper.eps))
+
+    def first_moment(self, state):
+        return state["m"]
+
+    def second_moment(self, state):
+        return state["v"]
+
+    def effective_stepsize(self, state, hyper):
+        return hyper.lr_at(state["t"]) / (state["v"].sqrt() + hyper.eps)
+
+
+def test_user_rule_with_read_outs_is_monitored_and_matches_the_family():
+    """A user's rule with the read-outs gets Theorem 2's full check; with no registry member behind
+    it the a-priori bound on v is absent (said so); its numbers equal the family's adam without bias
+    correction (the same update)."""
+    user = _UserAdam()
+    config = NonconvexConfig(problem="rosenbrock", optimizers=(user,), steps=40, seeds=3)
+    mine = run_problem(config, device="cpu")["members"]["user-adam"]
+    adam = run_problem(NonconvexConfig(problem="rosenbrock", optimizers=("adam",), steps=40, seeds=3),
+                       device="cpu")["members"]["adam"]
+    np.testing.assert_allclose(mine["mean_grad_sq"], adam["mean_grad_sq"], rtol=1e-12)
+    assert "no a-priori bound on v" in mine["monitors"]["min-v"]["role"]
+    assert mine["verdict"]["theorem-2"] == adam["verdict"]["theorem-2"]
+    assert mine["T_valid"] == adam["T_valid"]
+    assert mine["monitors"]["stepsize-nonincreasing"]["violations"] == adam["monitors"]["stepsize-nonincreasing"]["violations"]
+
+
+def test_subject_other_than_the_default_and_defossez_needs_adam(tmp_path):
+    config = NonconvexConfig(problem="robust-regression", optimizers=("adam", "torch.optim:NAdam"), steps=30,
+                             seeds=3, subject="torch.optim:NAdam", baseline="adam")
+    record = run_config(config, device="cpu")
+    assert record["results"]["subject"] == "torch.optim:NAdam"
+    rows = {r["claim"]: r for r in nonconvex.ledger_rows(record)}
+    for claim in ("theorem-2", "corollary-2"):
+        assert rows[claim]["verdict"] == "unchecked"
+        assert "torch.optim:NAdam" in rows[claim]["evidence"] and "effective_stepsize" in rows[claim]["evidence"]
+    # the same record with adam as the subject checks the claim on adam
+    rows = {r["claim"]: r for r in nonconvex.ledger_rows(record, subject="adam", baseline="torch.optim:NAdam")}
+    assert rows["theorem-2"]["verdict"] != "unchecked" and "Subject adam" in rows["theorem-2"]["evidence"]
+    with pytest.raises(ValueError, match="defossez.*torch.optim:NAdam"):
+        run_problem(NonconvexConfig(problem="rosenbrock", optimizers=("torch.optim:NAdam",), stepsize="defossez",
+                                    lr_decay="constant", steps=20, seeds=2), device="cpu")
+    from simulations.cli import main
+
+    assert main(["nonconvex", "--problem", "rosenbrock", "--optimizers", "adam,torch.optim:NAdam", "--steps", "20",
+                 "--seeds", "2", "--subject", "torch.optim:NAdam", "--device", "cpu", "--out", str(tmp_path),
+                 "--no-progress"]) == 0
+    assert json.loads((tmp_path / "nonconvex.json").read_text())["results"]["subject"] == "torch.optim:NAdam"
+
+
+def test_presets_keep_their_optimizers_and_add_a_subject():
+    from simulations.nonconvex.experiment import DEFAULT_OPTIMIZERS, preset_configs
+
+    default = preset_configs("quick")
+    assert [c.optimizers for c in default if c.problem == "mlp"] == [DEFAULT_OPTIMIZERS]
+    plugin = preset_configs("quick", subject="torch.optim:NAdam")
+    mlp = [c for c in plugin if c.problem == "mlp"][0]
+    assert mlp.optimizers == DEFAULT_OPTIMIZERS + ("torch.optim:NAdam",) and mlp.subject == "torch.optim:NAdam"
+    assert [c.optimizers for c in plugin if c.stepsize == "defossez"] == [("adam",), ("adam",)]

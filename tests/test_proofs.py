@@ -12,7 +12,10 @@ from proofs_check import family_form as F
 from proofs_check import memory as Mem
 from proofs_check import nonconvex_proof as N
 from proofs_check import regret_proof as R
+from proofs_check import subjects as S
 from proofs_check.result import VERDICTS, CheckResult
+from theory.rule import Rule
+from theory.stats import mean_ci
 
 
 # ---- Section 3.1: eps placement ---------------------------------------------------------------
@@ -308,3 +311,182 @@ def test_check_result_validates():
     row = CheckResult("x", "table-1", "holds", "numeric", "e", scope="step", expressions={"a": sp.Symbol("a")}).as_row()
     assert row["details"]["scope"] == "step" and row["details"]["expressions"] == {"a": "a"}
     assert set(VERDICTS) >= {"proved", "holds", "fails", "assumption-violated", "unsatisfiable", "unchecked"}
+
+
+# ---- any method as the subject: rules through the numeric checks -------------------------------
+
+NOISE = dict(noise_stds=(1e-4, 1e-2), coords=40, steps=150, seed=3)
+
+
+def _hand_second_moments(make_optimizer, noise_stds, coords, steps, seed):
+    """A torch optimizer stepped by hand in a plain loop, one (coords,) parameter per noise level, on
+    the gradients proofs_check.subjects.noise_run draws; returns the stacked exp_avg_sq."""
+    stds = torch.tensor(noise_stds, dtype=torch.float64).reshape(-1, 1)
+    gen = torch.Generator().manual_seed(seed)
+    params = [torch.zeros(coords, dtype=torch.float64, requires_grad=True) for _ in noise_stds]
+    optimizers = [make_optimizer([p]) for p in params]
+    for _ in range(steps):
+        g = stds * torch.randn(len(noise_stds), coords, generator=gen, dtype=torch.float64)
+        for k, (p, opt) in enumerate(zip(params, optimizers)):
+            p.grad = g[k].clone()
+            opt.step()
+    return torch.stack([opt.state[p]["exp_avg_sq"] for p, opt in zip(params, optimizers)])
+
+
+def _hand_adam_v(noise_stds, coords, steps, seed, beta2=0.999):
+    """Adam's stored v (an EMA of g^2, eps outside) by hand on the same gradients."""
+    stds = torch.tensor(noise_stds, dtype=torch.float64).reshape(-1, 1)
+    gen = torch.Generator().manual_seed(seed)
+    v = torch.zeros(len(noise_stds), coords, dtype=torch.float64)
+    for _ in range(steps):
+        g = stds * torch.randn(len(noise_stds), coords, generator=gen, dtype=torch.float64)
+        v = beta2 * v + (1 - beta2) * g * g
+    return v
+
+
+def _close(a, b, rel=1e-12):
+    return a == pytest.approx(b, rel=rel, abs=0)
+
+
+def _plain_adam(params, eps):
+    from plugin_optim import PlainAdam
+
+    return PlainAdam(params, lr=1e-3, betas=(0.9, 0.999), eps=eps)
+
+
+HAND = {
+    "torch.optim:NAdam": lambda params, eps: torch.optim.NAdam(params, lr=1e-3, betas=(0.9, 0.999), eps=eps),
+    "plugin_optim:PlainAdam": _plain_adam,
+}
+
+
+@pytest.mark.parametrize("name", sorted(HAND))
+def test_same_k_check_on_an_unseen_optimizer_equals_a_hand_loop(name):
+    result = E.check_stepsize_ordering_same_k(subject=name, **NOISE)
+    assert result.details["subject"] == name and name in result.evidence
+    v = _hand_second_moments(lambda p: HAND[name](p, 0.0), **NOISE)
+    vp = v / (1 - 0.999 ** NOISE["steps"])
+    ratio = ((1 / (vp + 1e-8 / (1 - 0.999)).sqrt()) / (1 / (vp.sqrt() + 1e-8))).numpy()
+    for k, case in enumerate(result.details["cases"]):
+        iv = mean_ci(ratio[k], level=0.99)
+        assert _close(case["ratio_mean"], iv.estimate) and _close(case["ci99"][0], iv.low)
+        assert _close(case["ci99"][1], iv.high) and _close(case["mean_vhat_prime"], float(vp[k].mean()))
+    assert result.verdict == "holds"
+
+
+def test_variance_order_check_on_unseen_optimizers_equals_hand_loops():
+    run = dict(coords=NOISE["coords"], steps=NOISE["steps"], seed=NOISE["seed"], noise_std=0.1)
+    hand = dict(noise_stds=(0.1,), coords=run["coords"], steps=run["steps"], seed=run["seed"])
+    bc = 1 - 0.999 ** run["steps"]
+    # Two rules the toolkit has never seen: both run at eps = 0 (where they put eps is unknown).
+    both = P.check_variance_order_at_minimum(subject="plugin_optim:PlainAdam", baseline="torch.optim:NAdam", **run)
+    v_s = _hand_second_moments(lambda p: HAND["plugin_optim:PlainAdam"](p, 0.0), **hand)
+    v_b = _hand_second_moments(lambda p: HAND["torch.optim:NAdam"](p, 0.0), **hand)
+    iv = mean_ci(((v_s / bc) / (v_b / bc)).numpy(), level=0.99)
+    assert _close(both.details["ratio_mean"], iv.estimate)
+    assert _close(both.details["ci99"][0], iv.low) and _close(both.details["ci99"][1], iv.high)
+    assert both.details["predicted"] is None and "torch.optim:NAdam" in both.evidence
+    # Against the registry's Adam (eps outside: nothing to remove from its v).
+    mixed = P.check_variance_order_at_minimum(subject="torch.optim:NAdam", **run)
+    iv = mean_ci(((v_b / bc) / (_hand_adam_v(**hand) / bc)).numpy(), level=0.99)
+    assert _close(mixed.details["ratio_mean"], iv.estimate) and mixed.details["baseline"] == "adam"
+    assert mixed.verdict == "holds"  # k_t = g for both: no reversed order
+
+
+def test_memory_check_measures_torch_optimizers_and_rules():
+    result = Mem.check_memory_cost(subject="torch.optim:NAdam", baseline="plugin_optim:PlainAdam")
+    assert result.verdict == "holds" and result.details["subject"] == "torch.optim:NAdam"
+    table = result.details["footprint"]
+    for name, make in HAND.items():
+        model = Mem._model(0)
+        optimizer = make(model.parameters(), 1e-8)
+        model(torch.randn(8, 64, dtype=torch.float32)).square().mean().backward()
+        optimizer.step()
+        by_hand = sum(t.numel() * t.element_size() for s in optimizer.state.values() for t in s.values()
+                      if isinstance(t, torch.Tensor) and t.dim() > 0)
+        assert table[name]["bytes"] == by_hand == 2 * table[name]["param_bytes"]
+    assert set(table) == {"torch.optim:NAdam", "plugin_optim:PlainAdam"}  # neither has an amsgrad option
+
+    class ThreeBuffers(Rule):
+        """A user's rule keeping one buffer more than Adam."""
+
+        name = "three-buffers"
+
+        def init(self, params, hyper):
+            return {"m": torch.zeros_like(params), "v": torch.zeros_like(params), "u": torch.zeros_like(params),
+                    "params": params}  # a reference to the parameters is not state memory
+
+        def step(self, state, params, grad, hyper):
+            state["m"].mul_(0.9).add_(grad, alpha=0.1)
+            state["v"].mul_(0.999).addcmul_(grad, grad, value=1e-3)
+            state["u"].copy_(grad)
+            params.sub_(1e-3 * state["m"] / (state["v"].sqrt() + 1e-8))
+
+    heavier = Mem.check_memory_cost(subject=ThreeBuffers())
+    assert heavier.verdict == "fails" and "three-buffers keeps more state than Adam" in heavier.evidence
+    assert heavier.details["footprint"]["three-buffers"]["bytes"] == 3 * table["torch.optim:NAdam"]["param_bytes"]
+    # A registry member without a torch implementation here goes through the contract too.
+    belief = Mem.check_memory_cost(subject="adabelief")
+    assert belief.verdict == "holds" and belief.details["footprint"]["adabelief+amsgrad"]["buffers"] == 12
+    assert "update rule" in belief.details["measured_as"]["adabelief"]
+
+
+def test_a_missing_readout_or_premise_gives_unchecked_with_the_reason():
+    area_c = E.check_stepsize_near_optimum_under_noise(subject="torch.optim:NAdam", **NOISE)
+    assert area_c.verdict == "unchecked" and "effective_stepsize" in area_c.evidence
+    assert area_c.details["missing_readout"] == "effective_stepsize" and area_c.claim == "sec3.1-area-C"
+    no_v = E.check_stepsize_ordering_same_k(subject="sgdm", **NOISE)
+    assert no_v.verdict == "unchecked" and "second_moment" in no_v.evidence
+    assert P.check_variance_order_at_minimum(subject="sgdm", coords=20, steps=20).verdict == "unchecked"
+    outside = E.check_family_eps_offset(subject="torch.optim:NAdam", steps=10)
+    assert outside.verdict == "unchecked" and "does not put eps inside" in outside.evidence
+    assert E.check_family_eps_offset(subject="adam", steps=10).verdict == "unchecked"
+    assert E.check_family_eps_offset(subject="adamomentum-max", steps=10).verdict == "unchecked"
+    assert E.check_family_eps_offset(subject="adabelief", steps=10).verdict == "holds"  # eps in s as well
+    with pytest.raises(ValueError, match="nope"):
+        E.check_stepsize_ordering_same_k(subject="nope")
+
+
+def test_rule_notes_are_recorded_and_defaults_name_the_paper_pair():
+    fixed = E.check_stepsize_ordering_same_k(subject="torch.optim:NAdam:eps=1e-3", **NOISE)
+    assert "eps fixed by the spec" in fixed.details["rule_notes"]["torch.optim:NAdam:eps=1e-3"][0]
+    assert (S.DEFAULT_SUBJECT, S.DEFAULT_BASELINE) == ("adamomentum", "adam")
+    default = E.check_stepsize_near_optimum_under_noise(noise_stds=(1e-4,), coords=50, steps=100)
+    assert default.details["subject"] == "adamomentum" and default.details["baseline"] == "adam"
+    assert "rule_notes" not in default.details
+    assert "AdaMomentum/Adam" in default.evidence
+    swapped = E.check_stepsize_near_optimum_under_noise(noise_stds=(1e-4,), coords=50, steps=100,
+                                                        subject="adam", baseline="adamomentum")
+    assert "Adam/AdaMomentum" in swapped.evidence and swapped.details["cases"][0]["proxy_ratio"] is not None
+    assert swapped.details["crossover_noise_std"] is None  # the crossover text is about AdaMomentum vs Adam
+
+
+def test_checks_that_compare_methods_take_subject_and_baseline():
+    import inspect
+
+    for check in (E.check_family_eps_offset, E.check_stepsize_ordering_same_k,
+                  E.check_stepsize_near_optimum_under_noise, P.check_variance_order_at_minimum, Mem.check_memory_cost):
+        params = inspect.signature(check).parameters
+        assert params["subject"].default == "adamomentum"
+        assert "baseline" not in params or params["baseline"].default == "adam"
+
+
+def test_family_rules_through_the_contract_match_theory_family_by_hand():
+    """The area-C ratio for two registry members equals theory.family stepped by hand."""
+    from theory.family import Hyper, effective_stepsize, init_state, step_
+
+    result = E.check_stepsize_near_optimum_under_noise(subject="adabelief", baseline="amsgrad", **NOISE)
+    stds = torch.tensor(NOISE["noise_stds"], dtype=torch.float64).reshape(-1, 1)
+    gen = torch.Generator().manual_seed(NOISE["seed"])
+    hyper = Hyper(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
+    theta = {n: torch.zeros(2, NOISE["coords"], dtype=torch.float64) for n in ("adabelief", "amsgrad")}
+    state = {n: init_state(n, theta[n]) for n in theta}
+    for _ in range(NOISE["steps"]):
+        g = stds * torch.randn(2, NOISE["coords"], generator=gen, dtype=torch.float64)
+        for n in theta:
+            step_(n, state[n], theta[n], g, hyper)
+    ratio = (effective_stepsize("adabelief", state["adabelief"], hyper)
+             / effective_stepsize("amsgrad", state["amsgrad"], hyper)).numpy()
+    for k, case in enumerate(result.details["cases"]):
+        assert case["ratio_mean"] == mean_ci(ratio[k], level=0.99).estimate  # bit for bit
+        assert case["proxy_ratio"] is None  # a max member has no stationary proxy

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from simulations.regret_core import OptimizerConfig, log_checkpoints, simulate
-from simulations.regret_problems import ProblemBatch, ProblemConfig
-from simulations.regret_summary import summarise
+from simulations.regret.problems import ProblemBatch, ProblemConfig
+from simulations.regret.simulate import OptimizerConfig, log_checkpoints, simulate
+from simulations.regret.summary import summarise
 from theory.reference import REFERENCE
 
 MEMBERS = tuple(REFERENCE)
@@ -199,7 +199,7 @@ def test_bad_problem_parameters_name_the_parameter():
 # ---- review fixes --------------------------------------------------------------------------
 
 def test_streaming_v_monitor_agrees_with_the_history_monitor():
-    """regret_core counts v drops in segments; theory.assumptions.monitor_v_nondecreasing on the full
+    """simulations.regret.simulate counts v drops in segments; theory.assumptions.monitor_v_nondecreasing on the full
     history must give the same counts and first step (Adam's v drops, AMSGrad's does not)."""
     from theory.assumptions import monitor_v_nondecreasing
 
@@ -226,7 +226,7 @@ def test_bias_corrected_runs_get_no_theorem1_block():
 
 
 def test_ratio_max_ignores_infinite_and_zero_rhs():
-    from simulations.regret_summary import _finite_ratio_max
+    from simulations.regret.summary import _finite_ratio_max
 
     inf = math.inf
     assert _finite_ratio_max(torch.tensor([[1.0, 2.0]]), torch.tensor([[inf, inf]])) is None
@@ -235,7 +235,7 @@ def test_ratio_max_ignores_infinite_and_zero_rhs():
 
 
 def test_slope_ci_is_a_bootstrap_over_seeds_and_absent_when_seeds_are_identical():
-    from simulations.regret_summary import regret_slope
+    from simulations.regret.summary import regret_slope
 
     T = [10, 30, 100, 300, 1000, 3000]
     rng = np.random.default_rng(0)

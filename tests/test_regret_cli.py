@@ -7,11 +7,14 @@ import pytest
 
 from simulations import cli
 from simulations.records import make_record
-from simulations.regret import Preset, THEOREM_MEMBERS, ledger_rows, reddi_reproduction, run_preset, run_scale
-from simulations.regret_core import OptimizerConfig, simulate
-from simulations.regret_problems import ProblemConfig
-from simulations.regret_search import _tests, counterexample_config, replay, sample_configs
-from simulations.regret_summary import summarise
+from simulations.regret.experiment import Preset, ledger_rows, reddi_reproduction, run_preset, run_scale
+from simulations.regret.problems import ProblemConfig
+from simulations.regret.search import _tests, counterexample_config, replay, sample_configs
+from simulations.regret.simulate import OptimizerConfig, simulate
+from simulations.regret.summary import summarise
+from simulations.regret.verdicts import theorem_members
+
+THEOREM_MEMBERS = theorem_members()  # the subject (adamomentum) and adamomentum-max
 
 
 def test_cli_writes_record_and_figures(tmp_path, capsys):
@@ -43,7 +46,7 @@ def test_counterexample_round_trip_and_replay(tmp_path, capsys):
     """Reddi's 3-periodic problem with C = 3 > 2, beta1 = 0, beta2 = 1/(1 + C^2): Adam goes to +1."""
     problem = ProblemConfig("periodic", period=3, big=3.0, small=1.0)
     opt = OptimizerConfig(lr=0.5, beta1=0.0, beta2=1 / (1 + 3.0**2))
-    from simulations.regret_core import log_checkpoints
+    from simulations.regret.simulate import log_checkpoints
     import torch
 
     res = simulate("adam", [problem], [opt], 2000, seeds=2, checkpoints=log_checkpoints(2000, count=16))
@@ -106,7 +109,7 @@ def test_run_scale_quick_reproduces_reddi_and_gives_verdicts():
 
 def _synthetic_summary(exponent, drift_small=10.0, x_tail=1.0, per_seed=None, T=10_000):
     """A periodic-problem summary whose mean regret curve is c * T^exponent."""
-    from simulations.regret_core import log_checkpoints
+    from simulations.regret.simulate import log_checkpoints
 
     cps = log_checkpoints(T, count=16)
     curve = [5.0 * t**exponent for t in cps]
@@ -188,8 +191,8 @@ def test_cli_bad_replay_file_exits_2_naming_the_problem(tmp_path, capsys, conten
 
 def _curve_summary(curve_fn, drift_small=10.0, x_tail=1.0, T=20_000, per_seed_fn=None, seeds=1):
     """A periodic-problem summary with mean regret curve curve_fn(t) (and optional per-seed curves)."""
-    from simulations.regret_core import log_checkpoints
-    from simulations.regret_summary import fit_linear_sqrt
+    from simulations.regret.simulate import log_checkpoints
+    from simulations.regret.summary import fit_linear_sqrt
 
     cps = log_checkpoints(T)
     curve = [float(curve_fn(t)) for t in cps]
@@ -237,7 +240,7 @@ def test_linear_fit_rejects_a_below_half_the_drift():
 
 def test_linear_fit_per_seed_bound_and_bonferroni():
     """Stochastic configs: the bound on a is over per-seed fits, at the search's Bonferroni level."""
-    from simulations.regret_summary import linear_rate
+    from simulations.regret.summary import linear_rate
 
     drift = ProblemConfig(**_curve_summary(lambda t: t)["problem"]).drift_rate
     spread = (-1.0, -0.3, 0.3, 1.0)
@@ -251,7 +254,7 @@ def test_linear_fit_per_seed_bound_and_bonferroni():
 
 def test_linear_fit_on_simulated_runs():
     """A real run: AMSGrad on Reddi's problem (x -> -1) has no linear part >= r/2 (Adam at T = 2e4: slow test)."""
-    from simulations.regret_summary import linear_rate
+    from simulations.regret.summary import linear_rate
 
     problem = ProblemConfig("periodic", period=101, big=1010.0, small=10.0)
     preset = Preset("reddi-periodic", problem, ("amsgrad",), (OptimizerConfig(lr=0.5, beta1=0.9, beta2=0.99),),

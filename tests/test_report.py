@@ -40,7 +40,7 @@ class PageParser(HTMLParser):
             self.sections[section]["text"] += data
 
 
-def fake_runner(name, scale, device, progress=False, out=None):
+def fake_runner(name, scale, device, progress=False, out=None, subject="adamomentum", baseline="adam"):
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if name == "escape":
@@ -52,10 +52,10 @@ def fake_runner(name, scale, device, progress=False, out=None):
 
 
 def fake_ledger_api():
-    def symbolic_rows():
+    def symbolic_rows(subject="adamomentum", baseline="adam"):
         return [{"claim": "eq-2", "verdict": "proved", "method": "symbolic", "evidence": "sympy"}]
 
-    def build_ledger(rows, missing):
+    def build_ledger(rows, missing, subject="adamomentum", baseline="adam"):
         # the shape of proofs_check.ledger.build_ledger: methods (list) and the source rows
         combined = [{"claim": r["claim"], "where": "somewhere", "statement": "a statement", "verdict": r["verdict"],
                      "methods": [r["method"]], "rows": [r]} for r in rows]
@@ -126,7 +126,7 @@ def test_report_command_exit_code_and_options(tmp_path, monkeypatch, capsys):
 
 
 def test_toys_headline_table_renders():
-    from simulations import toys
+    from simulations.toys import experiment as toys
     config = toys.ToyConfig(steps=20, starts=2, seeds=1, functions=("sphere",))
     record = toys.run_experiment(config, None, device="cpu")
     outcome = Outcome("toys", record=record, rows=toys.ledger_rows(record))

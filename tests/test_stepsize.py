@@ -1,47 +1,50 @@
 """Figure 1 / Section 3.1: geometry of the 1-D loss, batched runs vs float64 loops, area statements."""
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from simulations import stepsize
+from simulations.toys import problems, stepsize, verdicts
 from theory import reference
+from theory.names import resolve
 
 SMALL = stepsize.StepsizeConfig(peak_slopes=(1.0, 100.0), lrs=(0.01, 0.03), beta2s=(0.999,), plateau_steps=(100,),
                                 steps=800, showcase=(0.03, 0.999, 100))
+MEMBERS = SMALL.methods[::-1]  # (baseline, subject) by default: adam, adamomentum
 
 
 def test_gradient_is_derivative_of_value():
     x = np.linspace(-8, 2, 101)
     h = 1e-6
-    numeric = (stepsize.well_value(x + h, 2.0, 0.002) - stepsize.well_value(x - h, 2.0, 0.002)) / (2 * h)
-    np.testing.assert_allclose(stepsize.well_gradient(x, 2.0, 0.002), numeric, rtol=1e-7, atol=1e-9)
-    torch.testing.assert_close(stepsize.well_gradient(torch.tensor(x), 2.0, 0.002),
-                               torch.tensor(stepsize.well_gradient(x, 2.0, 0.002)), rtol=1e-14, atol=1e-15)
+    numeric = (problems.well_value(x + h, 2.0, 0.002) - problems.well_value(x - h, 2.0, 0.002)) / (2 * h)
+    np.testing.assert_allclose(problems.well_gradient(x, 2.0, 0.002), numeric, rtol=1e-7, atol=1e-9)
+    torch.testing.assert_close(problems.well_gradient(torch.tensor(x), 2.0, 0.002),
+                               torch.tensor(problems.well_gradient(x, 2.0, 0.002)), rtol=1e-14, atol=1e-15)
 
 
 def test_geometry_area_boundaries_sit_at_the_levels():
-    geo = stepsize.geometry((0.01, 0.5), 0.002)
-    slope = lambda x: -stepsize.well_gradient(np.float64(x), 1.0, 0.002)
+    geo = problems.geometry((0.01, 0.5), 0.002)
+    slope = lambda x: -problems.well_gradient(np.float64(x), 1.0, 0.002)
     (a0, a1), (b0, b1), (c0, c1) = (geo["areas"][k] for k in "ABC")
     assert a0 < a1 == b0 < geo["x_peak"] < b1 == c0 < c1 == geo["x_min"]
     assert slope(a0) == pytest.approx(0.01 * geo["peak_slope"], rel=1e-9)
     assert slope(a1) == pytest.approx(0.5 * geo["peak_slope"], rel=1e-9)
     assert slope(b1) == pytest.approx(0.5 * geo["peak_slope"], rel=1e-9)
-    assert abs(stepsize.well_gradient(np.float64(geo["x_min"]), 1.0, 0.002)) < 1e-12
+    assert abs(problems.well_gradient(np.float64(geo["x_min"]), 1.0, 0.002)) < 1e-12
     assert slope(-10.0) < 0.01 * geo["peak_slope"]  # the far left is plateau, not area A
 
 
-@pytest.mark.parametrize("member", stepsize.MEMBERS)
+@pytest.mark.parametrize("member", MEMBERS)
 def test_batched_simulation_matches_float64_loop(member):
     cases = stepsize.cases(SMALL, SMALL.peak_slopes)
-    sim = stepsize.simulate(member, cases, [1e-16, 1e-8], SMALL)
+    sim = stepsize.simulate(resolve(member), cases, [1e-16, 1e-8], SMALL)
     loop = getattr(reference, member)
-    geo = stepsize.geometry(SMALL.levels, SMALL.plateau_slope)
+    geo = problems.geometry(SMALL.levels, SMALL.plateau_slope)
     for run, (case, eps) in enumerate(sim["runs"]):
         x0 = geo["areas"]["A"][0] - case["plateau_steps"] * case["lr"]
-        grad = (lambda theta, t, p=case["peak_slope"]: [stepsize.well_gradient(theta[0], p, SMALL.plateau_slope)])
+        grad = (lambda theta, t, p=case["peak_slope"]: [problems.well_gradient(theta[0], p, SMALL.plateau_slope)])
         path, state = loop([x0], [grad] * 200, case["lr"], SMALL.beta1, case["beta2"], eps)
         np.testing.assert_allclose(sim["x"][:201, run], np.array(path)[:, 0], rtol=1e-11, atol=1e-12)
         # eta_200 = a / (1 - b1^t) / denom, written out from the state
@@ -54,7 +57,7 @@ def test_batched_simulation_matches_float64_loop(member):
 def test_scale_invariance_without_eps():
     """With eps ~ 0 both methods are invariant to the loss scale: the peak slope must not matter."""
     cases = stepsize.cases(SMALL, SMALL.peak_slopes)  # scale 1 then scale 100, same lr/beta2/plateau
-    sims = stepsize.simulate("adamomentum", cases, [0.0], SMALL)
+    sims = stepsize.simulate(resolve("adamomentum"), cases, [0.0], SMALL)
     half = len(cases) // 2
     assert [dict(c, peak_slope=0) for c in cases[:half]] == [dict(c, peak_slope=0) for c in cases[half:]]
     np.testing.assert_allclose(sims["x"][:, :half], sims["x"][:, half:], rtol=1e-10, atol=1e-12)
@@ -73,7 +76,7 @@ def test_decision_sweep_has_no_repeated_configurations():
     assert len(sensitivity) == len(config.peak_slopes) * len(decision)
     # at eps = 1e-8 the scale does matter (AdaMomentum's eps floor), so those runs are not repeats
     small = stepsize.StepsizeConfig(lrs=(0.03,), beta2s=(0.999,), plateau_steps=(100,), steps=300)
-    sim = stepsize.simulate("adamomentum", stepsize.cases(small, (0.01, 1.0)), [1e-8], small)
+    sim = stepsize.simulate(resolve("adamomentum"), stepsize.cases(small, (0.01, 1.0)), [1e-8], small)
     assert np.max(np.abs(sim["x"][:, 0] - sim["x"][:, 1])) > 1e-3
 
 
@@ -94,7 +97,7 @@ def _fake_sims(eta_am, eta_adam, m_over_g_am):
 
 
 def test_statements_follow_the_measurements():
-    geo = stepsize.geometry(SMALL.levels, SMALL.plateau_slope)
+    geo = problems.geometry(SMALL.levels, SMALL.plateau_slope)
     larger = stepsize.evaluate_case(_fake_sims(2.0, 1.0, 1.0), 0, SMALL, geo)["statements"]
     assert larger["A"]["true"] and not larger["C"]["true"] and larger["B"]["true"]
     smaller = stepsize.evaluate_case(_fake_sims(0.5, 1.0, 0.5), 0, SMALL, geo)["statements"]
@@ -109,7 +112,7 @@ def test_area_steps_and_resolution():
     assert stepsize.area_steps(path, (0.6, 0.8), 0.0) == 0  # after the first arrival: not counted
     assert SMALL.resolved_steps == 30 and SMALL.steps_for(1.0) == 10  # 3 and 1 times 1 / (1 - 0.9)
     # the fake runs cross A (width ~1.7) in ~40 steps of 0.043 and C (width ~0.32) in ~7
-    geo = stepsize.geometry(SMALL.levels, SMALL.plateau_slope)
+    geo = problems.geometry(SMALL.levels, SMALL.plateau_slope)
     case = stepsize.evaluate_case(_fake_sims(2.0, 1.0, 1.0), 0, SMALL, geo)
     assert case["resolved"] == {"A": True, "B": True, "C": False}
 
@@ -121,7 +124,7 @@ def _evaluation(resolved: bool, fraction: float = 1.0, exit_ratio: float = 1.2, 
         st["true"] = stepsize.statement_true(key, st, SMALL.catch_up if key == "B" else SMALL.min_fraction)
     steps = 40 if resolved else 5
     return {"complete": True, "case": {"resolved": resolved},
-            "steps_in_area": {k: {m: steps for m in stepsize.MEMBERS} for k in "ABC"},
+            "steps_in_area": {k: {m: steps for m in MEMBERS} for k in "ABC"},
             "resolved": {k: resolved for k in "ABC"}, "statements": statements}
 
 
@@ -160,7 +163,7 @@ def test_run_and_rows():
     assert results["sensitivity"]["summary"]["cases"] == 4  # x 2 loss scales
     assert results["showcase"]["case"] == {"peak_slope": 1.0, "lr": 0.03, "beta2": 0.999, "plateau_steps": 100,
                                            "eps": 1e-16}
-    rows = stepsize.stepsize_rows(results)
+    rows = verdicts.stepsize_rows(results)
     assert [r["claim"] for r in rows] == ["sec3.1-area-A", "sec3.1-area-B", "sec3.1-area-C"]
     for key, row in zip("ABC", rows):
         summary = results["decision"]["summary"][key]
@@ -185,3 +188,56 @@ def test_config_validation():
         stepsize.StepsizeConfig(threshold_sweep=(0.9, 1.5))
     with pytest.raises(ValueError, match="showcase"):
         stepsize.StepsizeConfig(showcase=(1.0, 0.01, 0.999, 400))
+
+
+# --- any Adam-type method: a torch optimizer and a class from a user's file, against a hand loop ---
+
+def _plugin_class(name):
+    import plugin_optim  # tests/plugins (conftest puts it on sys.path): a file outside the package
+    return {"torch.optim:NAdam": torch.optim.NAdam, "plugin_optim:PlainAdam": plugin_optim.PlainAdam}[name]
+
+
+@pytest.mark.parametrize("name", ["torch.optim:NAdam", "plugin_optim:PlainAdam"])
+def test_plugin_simulation_equals_hand_loop(name):
+    cases = stepsize.cases(SMALL, SMALL.peak_slopes)
+    sim = stepsize.simulate(resolve(name), cases, [1e-16, 1e-8], SMALL)
+    assert sim["eta"] is None and sim["m"] is not None  # a torch optimizer has m (exp_avg), no stepsize
+    geo = problems.geometry(SMALL.levels, SMALL.plateau_slope)
+    for run, (case, eps) in enumerate(sim["runs"]):
+        p = torch.tensor([geo["areas"]["A"][0] - case["plateau_steps"] * case["lr"]])
+        opt = _plugin_class(name)([p], lr=case["lr"], betas=(SMALL.beta1, case["beta2"]), eps=eps, weight_decay=0.0)
+        xs, ms = [p.clone()], []
+        for _ in range(SMALL.steps):
+            p.grad = problems.well_gradient(p.detach(), case["peak_slope"], SMALL.plateau_slope)
+            opt.step()
+            xs.append(p.detach().clone())
+            ms.append(opt.state[p]["exp_avg"].clone())
+        np.testing.assert_allclose(sim["x"][:, run], torch.cat(xs).numpy(), rtol=1e-12, atol=0)
+        np.testing.assert_allclose(sim["m"][:, run], torch.cat(ms).numpy(), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("role", ["subject", "baseline"])
+def test_rule_without_effective_stepsize_leaves_A_and_C_unchecked(role, tmp_path):
+    config = dataclasses.replace(SMALL, **{role: "torch.optim:NAdam"})
+    results = stepsize.run_stepsize(config)
+    assert results["config"][role] == "torch.optim:NAdam" and results["rule_notes"] == {}
+    rows = {r["claim"]: r for r in verdicts.stepsize_rows(results)}
+    for key in "AC":
+        row = rows[f"sec3.1-area-{key}"]
+        assert row["verdict"] == "unchecked" and "effective_stepsize" in row["evidence"]
+        assert "torch.optim:NAdam" in row["evidence"]
+    b = rows["sec3.1-area-B"]
+    if role == "subject":  # B needs the subject's m, which NAdam keeps (exp_avg): still decided
+        assert "unavailable" not in b["details"]["decision"] and "true in" in b["evidence"]
+        assert b["evidence"].startswith("Subject torch.optim:NAdam, baseline adam: ")
+    else:
+        assert b["verdict"] == results["decision"]["summary"]["B"]["verdict"]
+    from simulations.toys import figures
+    assert figures.stepsize_figure(results, tmp_path).stat().st_size > 0  # the missing series left out
+
+
+def test_subject_and_baseline_are_validated():
+    with pytest.raises(ValueError, match="subject and baseline must differ"):
+        stepsize.StepsizeConfig(subject="adam")
+    with pytest.raises(ValueError, match="baseline"):
+        stepsize.StepsizeConfig(baseline="torch.optim:NoSuchThing")

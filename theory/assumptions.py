@@ -283,7 +283,7 @@ def stepsize_increases(step_sizes, rtol: float = 1e-12):
 
 # ---- Lemma 1 / Proposition 1 monitors (Assumptions 1-5) -----------------------------------
 
-# Section 3.2. Each check takes quantities measured along escape runs (simulations/escape*.py).
+# Section 3.2. Each check takes quantities measured along escape runs (simulations/escape/).
 # "Eventually" (Assumption 5: there is T0 with the bound for all t > T0) is judged on the last half
 # of the checked times: the assumption holds on a run if no check in that window fails.
 

@@ -6,6 +6,12 @@ Lemma 1 / Proposition 1 quantities (escape set, ellipsoid volume).
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
 # ---- Theorem 1 / Corollary 1 (online convex regret) ---------------------------------------
 
 # Section 4.1 and Appendix C.1 of the paper (method WITHOUT bias correction, alpha_t = alpha/sqrt(t)):
@@ -17,12 +23,8 @@ from __future__ import annotations
 #           + d D^2 G / (2 alpha (1-b1) sqrt(T)) + d D^2 G b1 / (2 alpha (1-b1) (1-lam)^2 T).
 # D (D_inf) must bound |theta_{t,i} - theta*_i| for the proof to go through (see theorem1_diameter).
 
-import math  # noqa: E402  (kept inside this section; other sections own the file head)
-
 
 def _t1_tensor(x, like=None):
-    import torch
-
     if isinstance(x, torch.Tensor):
         return x
     return torch.as_tensor(x, dtype=like.dtype if like is not None else torch.get_default_dtype(),
@@ -45,8 +47,6 @@ def theorem1_rhs_terms(*, T: int, alpha, beta1, beta2, D_inf, sqrt_v_final_sum, 
     Returns ``{"term1", "term2", "term3", "total"}``; ``total`` is +inf where gamma >= 1 or beta1 >= 1
     (the bound says nothing there).
     """
-    import torch
-
     if T < 1:
         raise ValueError(f"T must be >= 1, got {T}")
     ref = next((x for x in (sqrt_v_final_sum, weighted_sqrt_v_sum, grad_l2_sum, alpha, beta1, beta2, D_inf)
@@ -70,8 +70,6 @@ def corollary1_average_regret_bound(*, T: int, d: int, alpha, beta1, beta2, lam,
     ``lam`` is the decay of beta1_t = beta1 * lam^t; lam = 1 (no decay) makes the last term
     infinite, as in the paper's formula. +inf where gamma >= 1.
     """
-    import torch
-
     if T < 1 or d < 1:
         raise ValueError(f"T and d must be >= 1, got T={T}, d={d}")
     ref = next((x for x in (alpha, beta1, beta2, lam, D_inf, G_inf) if isinstance(x, torch.Tensor)), None)
@@ -96,8 +94,6 @@ def theorem1_diameter(theta_min, theta_max, theta_star) -> dict:
     ``to_optimum``: max_t ||theta_t - theta*||_inf, what the proof (eqs. 13-16) actually uses.
     The bound is evaluated with ``proof`` = max of the two.
     """
-    import torch
-
     iterates = (theta_max - theta_min).amax(dim=-1)
     to_opt = torch.maximum((theta_max - theta_star).abs(), (theta_min - theta_star).abs()).amax(dim=-1)
     return {"iterates": iterates, "to_optimum": to_opt, "proof": torch.maximum(iterates, to_opt)}
@@ -126,14 +122,10 @@ def theorem1_diameter(theta_min, theta_max, theta_star) -> dict:
 # a lower bound of the RHS for the true constants only when H and f_gap passed in are lower bounds
 # (callers that pass upper bounds, as f(z_1) - 0, must build their floor from lower bounds).
 
-import math as _nc_math  # noqa: E402
-
-from dataclasses import dataclass as _nc_dataclass  # noqa: E402
-
 CHEN_READINGS = ("as-printed", "conservative")
 
 
-@_nc_dataclass(frozen=True)
+@dataclass(frozen=True)
 class ChenConstants:
     """C1..C4 of Theorem 5 (Chen et al. 2019) for one problem and one run; see the section notes."""
 
@@ -158,7 +150,7 @@ def chen_constants(L: float, H: float, G: float, beta1: float, first_step_l1: fl
     if not 0.0 <= beta1 < 1.0:
         raise ValueError(f"beta1 must satisfy 0 <= beta1 < 1, got {beta1}")
     for name, value in (("L", L), ("H", H), ("G", G), ("first_step_l1", first_step_l1), ("f_gap", f_gap)):
-        if not (value >= 0.0 and _nc_math.isfinite(value)):
+        if not (value >= 0.0 and math.isfinite(value)):
             raise ValueError(f"{name} must be finite and >= 0, got {value}")
     r = beta1 / (1.0 - beta1)  # b1 / (1 - b1)
     s = 1.0 / (1.0 - beta1)  # 1 / (1 - b1)
@@ -177,7 +169,7 @@ def theorem2_q(consts: ChenConstants, H: float, c: float, d: int, alpha: float) 
     """(Q1, Q2) of eq. (25): Q1 = H (C2 d alpha/sqrt(c) + C3 d alpha^2/c + C4), Q2 = C1 H^3/c."""
     if not c > 0.0:
         raise ValueError(f"c must be > 0 (min v), got {c}")
-    q1 = H * (consts.C2 * d * alpha / _nc_math.sqrt(c) + consts.C3 * d * alpha**2 / c + consts.C4)
+    q1 = H * (consts.C2 * d * alpha / math.sqrt(c) + consts.C3 * d * alpha**2 / c + consts.C4)
     q2 = consts.C1 * H**3 / c
     return q1, q2
 
@@ -197,7 +189,7 @@ def theorem2_rhs(consts: ChenConstants, H: float, c: float, d: int, alpha: float
     scale = H / T_alpha_T
     terms = {
         "C1": scale * consts.C1 * H**2 * eta / c,
-        "C2": scale * consts.C2 * d * alpha / _nc_math.sqrt(c),
+        "C2": scale * consts.C2 * d * alpha / math.sqrt(c),
         "C3": scale * consts.C3 * d * alpha**2 / c,
         "C4": scale * consts.C4,
     }
@@ -211,8 +203,8 @@ def inverse_sqrt_schedule(alpha: float, T: int) -> tuple[float, float, float]:
     if T < 1:
         raise ValueError(f"T must be >= 1, got {T}")
     harmonic = float(sum(1.0 / t for t in range(1, T + 1))) if T < 10_000 else (
-        _nc_math.log(T) + 0.5772156649015329 + 1.0 / (2 * T) - 1.0 / (12 * T * T))
-    return alpha * _nc_math.sqrt(T), alpha**2 * harmonic, alpha**2 * (1.0 + _nc_math.log(T))
+        math.log(T) + 0.5772156649015329 + 1.0 / (2 * T) - 1.0 / (12 * T * T))
+    return alpha * math.sqrt(T), alpha**2 * harmonic, alpha**2 * (1.0 + math.log(T))
 
 
 def corollary2_rhs(consts: ChenConstants, H: float, c: float, d: int, alpha: float, T: int) -> dict:
@@ -244,16 +236,14 @@ def defossez_adam_bound(N: int, alpha: float, beta1: float, beta2: float, eps: f
         raise ValueError("eps, R and alpha must be > 0")
     k = 1.0 - beta1 / beta2
     e_const = (alpha * d * R * L * (1 - beta1) / (k * (1 - beta2))
-               + 12 * d * R**2 * _nc_math.sqrt(1 - beta1) / (k**1.5 * _nc_math.sqrt(1 - beta2))
+               + 12 * d * R**2 * math.sqrt(1 - beta1) / (k**1.5 * math.sqrt(1 - beta2))
                + 2 * alpha**2 * d * L**2 * beta1 / (k * (1 - beta2) ** 1.5))
-    log_term = _nc_math.log(1 + R**2 / ((1 - beta2) * eps)) - N * _nc_math.log(beta2)
+    log_term = math.log(1 + R**2 / ((1 - beta2) * eps)) - N * math.log(beta2)
     return 2 * R * f_gap / (alpha * n_tilde) + e_const / n_tilde * log_term
 
 
 def defossez_tau_weights(N: int, beta1: float):
     """P[tau = j] for j = 0..N-1, proportional to 1 - b1^(N-j) (uniform when b1 = 0)."""
-    import numpy as np
-
     w = 1.0 - beta1 ** (N - np.arange(N, dtype=np.float64))
     return w / w.sum()
 
@@ -271,8 +261,6 @@ def defossez_tau_weights(N: int, beta1: float):
 def stable_levy_constant(alpha: float) -> float:
     """c_alpha = Gamma(1 + alpha) sin(pi alpha / 2) / pi: the Levy measure of the unit-scale
     symmetric alpha-stable law is c_alpha |y|^(-1-alpha) dy (0 at alpha = 2: no jumps)."""
-    import math
-
     if not 0.0 < alpha <= 2.0:
         raise ValueError(f"tail index alpha must satisfy 0 < alpha <= 2, got {alpha}")
     if alpha == 2.0:
@@ -285,8 +273,6 @@ def getoor_mean_exit_time(alpha: float, radius: float, start: float = 0.0, scale
     ``start`` in (-radius, radius), in one dimension (Getoor):
     (r^2 - x^2)^(alpha/2) / Gamma(1 + alpha) / scale^alpha. alpha = 2: Brownian motion with
     variance 2 scale^2 t, (r^2 - x^2) / (2 scale^2)."""
-    import math
-
     if not abs(start) < radius:
         raise ValueError(f"start must lie in (-radius, radius) = ({-radius}, {radius}), got {start}")
     return (radius**2 - start**2) ** (alpha / 2.0) / math.gamma(1.0 + alpha) / scale**alpha
@@ -299,8 +285,6 @@ def box_escape_measure(alpha: float, right, left, coefficient) -> float:
         sum_i (c_alpha / alpha) coefficient_i^alpha (right_i^-alpha + left_i^-alpha).
 
     Scalars broadcast. This is the Imkeller-Pavlyukevich small-noise exit rate lambda."""
-    import numpy as np
-
     c = stable_levy_constant(alpha)
     a, b, k = np.broadcast_arrays(np.asarray(right, float), np.asarray(left, float), np.asarray(coefficient, float))
     return float(np.sum(c / alpha * k**alpha * (a**-alpha + b**-alpha)))
@@ -324,10 +308,6 @@ def lemma1_exponents(alpha: float) -> dict:
 
 def ellipsoid_volume(semi_axes) -> float:
     """Volume pi^(d/2) / Gamma(d/2 + 1) * prod r_i of the ellipsoid with the given semi-axes."""
-    import math
-
-    import numpy as np
-
     r = np.asarray(semi_axes, dtype=float).ravel()
     return float(math.pi ** (r.size / 2) / math.gamma(r.size / 2 + 1) * np.prod(r))
 
@@ -336,8 +316,6 @@ def escaping_complement_semi_axes(hessian_diag, r_diag, noise_diag, height):
     """Semi-axes of Upsilon^c = {y : y' S R^-1 H R^-1 S y < h_f} (proof of Proposition 1) for
     diagonal H, R, S: r_i = R_i sqrt(h_f / H_i) / S_i. A larger R (second moment) gives a larger
     complement, a smaller escaping set Upsilon and, by Lemma 1, a longer escape."""
-    import numpy as np
-
     h, r, s = np.broadcast_arrays(np.asarray(hessian_diag, float), np.asarray(r_diag, float),
                                   np.asarray(noise_diag, float))
     return r * np.sqrt(height / h) / s

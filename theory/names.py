@@ -154,5 +154,5 @@ def resolve_all(names) -> list[UpdateRule]:
     labels = [r.name for r in rules]
     duplicates = sorted({n for n in labels if labels.count(n) > 1})
     if duplicates:
-        raise ValueError(f"optimizer names must be distinct, repeated: {', '.join(duplicates)}")
+        raise ValueError(f"duplicate optimizer name(s): {', '.join(duplicates)}; optimizer names must be distinct")
     return rules

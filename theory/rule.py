@@ -126,7 +126,7 @@ class FamilyRule(Rule):
         self.name = self.member.name
 
     def init(self, params, hyper=None):
-        return family.init_state(self.member, params)
+        return family.init_state(self.member, params, hyper)
 
     def step(self, state, params, grad, hyper):
         family.step_(self.member, state, params, grad, hyper)

@@ -19,7 +19,7 @@ with the evidence, or ``unchecked`` with the reason, e.g. a rule with no second-
 * ``runs-independent``: a run stepped alone equals the same run stepped inside the batch;
 * ``permutation-equivariant``: permuting coordinates permutes the iterates;
 * ``scale-invariant``: at eps = 0, multiplying every gradient by c > 0 leaves the iterates unchanged
-  (only where it applies: adaptive registry members without absolute step bounds, or when asked);
+  (only where it applies: registry members whose ``Member.scale_invariant`` says so, or when asked);
 * ``stepsize-times-moment``: the last update equals ``-effective_stepsize * first_moment`` where
   the rule has both read-outs;
 * ``finite``: finite inputs give finite iterates.
@@ -79,7 +79,7 @@ def _default_scale_invariant(rule) -> bool | None:
     member = rules.member_of(rule)
     if member is None:
         return None
-    return member.adaptive and not getattr(member, "step_bounds", False) and getattr(member, "name", "") != "adabound"
+    return member.scale_invariant
 
 
 def check_invariants(rule, grads: torch.Tensor | None = None, theta0: torch.Tensor | None = None,
@@ -89,7 +89,7 @@ def check_invariants(rule, grads: torch.Tensor | None = None, theta0: torch.Tens
 
     ``grads`` (steps, runs, dim) and ``theta0`` (runs, dim) default to seeded float64 normals;
     ``hyper`` to lr 1e-2, betas (0.9, 0.99), eps 1e-8. ``scale_invariant=None`` decides from the
-    registry member (adaptive, no absolute step bounds); other rules are then ``unchecked``.
+    registry member (``Member.scale_invariant``); other rules are then ``unchecked``.
     """
     rule = resolve(rule)
     gen = torch.Generator().manual_seed(seed)
@@ -188,7 +188,8 @@ def _stepsize_times_moment(rule, state, hyper, before, after, rtol) -> Invariant
         return InvariantResult("stepsize-times-moment", "unchecked", f"the rule has no {missing} read-out")
     if hyper.weight_decay != 0:
         return InvariantResult("stepsize-times-moment", "unchecked", "weight decay moves theta outside the update")
-    ok, worst = _close(after - before, -(step * m), max(rtol, 1e-12))
+    # compare iterates, not differences: |theta| >> |update| would amplify rounding in after - before
+    ok, worst = _close(after, before - step * m, max(rtol, 1e-12))
     return _verdict("stepsize-times-moment", ok, worst, "last update against -effective_stepsize * m")
 
 

@@ -66,13 +66,10 @@ def add_run_arguments(parser: argparse.ArgumentParser, out_default: str) -> None
     parser.add_argument("--out", default=out_default, help=f"output folder (default: {out_default})")
 
 
-def pyplot():
-    """matplotlib.pyplot on the non-interactive Agg backend (figures are files; no display needed).
-
-    Imported lazily so that commands start fast and tests that write no figure never load it."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+def add_subject_arguments(parser: argparse.ArgumentParser) -> None:
+    """--subject / --baseline: the two methods every comparative claim is checked on."""
+    parser.add_argument("--subject", type=optimizer_name, default="adamomentum",
+                        help="the method the claims are checked for: any optimizer name --optimizers accepts "
+                             "(default: adamomentum, the paper's)")
+    parser.add_argument("--baseline", type=optimizer_name, default="adam",
+                        help="the method it is compared with (default: adam)")

@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 
 from proofs_check import ledger as ledger_mod
-from simulations.commands._common import add_device_argument
 from simulations import experiments
+from simulations.commands._common import add_device_argument, add_subject_arguments
+from simulations.records import write_json_atomic, write_text_atomic
 
 HELP = "check every claim of the paper (sympy + simulations), write the claims ledger, compare with the record"
 
@@ -36,6 +37,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where to regenerate the Markdown ledger (default: docs/ledger.md of this checkout, "
                              "written only when every experiment ran; an explicit path is always written)")
     parser.add_argument("--progress", action="store_true", help="show progress bars of the experiments on stderr")
+    add_subject_arguments(parser)
+
+
+def write_ledger(ledger: list[dict], out_dir) -> Path:
+    """``<out_dir>/ledger.json``, atomically."""
+    return write_json_atomic(Path(out_dir) / "ledger.json", ledger, default=str)  # details may hold sympy objects
+
+
+def write_markdown(ledger: list[dict], path) -> Path:
+    return write_text_atomic(Path(path), ledger_mod.render_markdown(ledger) + "\n")
+
+
+def save_recorded(ledger: list[dict], path: Path | None = None) -> Path:
+    """Rewrite the record of reviewed verdicts (``--update-record``)."""
+    return write_json_atomic(ledger_mod.RECORD_PATH if path is None else Path(path), ledger_mod.recorded_payload(ledger))
 
 
 def _experiment_names(text: str) -> list[str]:
@@ -64,12 +80,15 @@ def run(args: argparse.Namespace) -> int:
     names = _experiment_names(args.experiments)
     scale = "full" if args.full else "quick"
     start = time.perf_counter()
-    rows = ledger_mod.symbolic_rows()
+    subject, baseline = args.subject, args.baseline
+    default = ledger_mod.is_default_comparison(subject, baseline)
+    rows = ledger_mod.symbolic_rows(subject=subject, baseline=baseline)
     print(f"symbolic and numeric checks: {len(rows)} rows in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     missing: dict[str, str] = {}
     timings = {}
     for name in names:
-        outcome = experiments.run_experiment(name, scale=scale, device=args.device, progress=args.progress)
+        outcome = experiments.run_experiment(name, scale=scale, device=args.device, progress=args.progress,
+                                             subject=subject, baseline=baseline)
         timings[name] = outcome.seconds
         if outcome.ok:
             rows.extend(outcome.rows)
@@ -80,22 +99,29 @@ def run(args: argparse.Namespace) -> int:
     for name in experiments.EXPERIMENTS:
         if name not in names:
             missing.setdefault(name, "not run (excluded with --experiments)")
-    ledger = ledger_mod.build_ledger(rows, missing)
+    ledger = ledger_mod.build_ledger(rows, missing, subject=subject, baseline=baseline)
     print(format_table(ledger))
     out = Path(args.out)
-    json_path = ledger_mod.write_ledger(ledger, out)
+    json_path = write_ledger(ledger, out)
     if args.docs is not None:
-        md_path = ledger_mod.write_markdown(ledger, Path(args.docs))
+        md_path = write_markdown(ledger, Path(args.docs))
         print(f"\nwrote {json_path} and {md_path} ({time.perf_counter() - start:.1f} s in total)", file=sys.stderr)
+    elif not default:
+        print(f"\nwrote {json_path}; docs/ledger.md is the paper's ledger (adamomentum vs adam), not rewritten for "
+              f"{subject} vs {baseline} (pass --docs PATH to write one)", file=sys.stderr)
     elif missing:
         print(f"\nwrote {json_path}; NOT writing {DEFAULT_DOCS}: experiments missing or excluded "
               f"({', '.join(sorted(missing))}), so the reviewed ledger is kept (pass --docs PATH to write one) "
               f"({time.perf_counter() - start:.1f} s in total)", file=sys.stderr)
     else:
-        md_path = ledger_mod.write_markdown(ledger, DEFAULT_DOCS)
+        md_path = write_markdown(ledger, DEFAULT_DOCS)
         print(f"\nwrote {json_path} and {md_path} ({time.perf_counter() - start:.1f} s in total)", file=sys.stderr)
+    if not default:
+        print(f"\nsubject {subject} vs baseline {baseline}: the recorded verdicts are about the paper's comparison "
+              f"(adamomentum vs adam), so there is nothing to compare with; exit 0")
+        return 0
     if args.update_record:
-        path = ledger_mod.save_recorded(ledger)
+        path = save_recorded(ledger)
         print(f"record updated: {path}")
         return 0
     diffs = ledger_mod.compare_with_recorded(ledger)

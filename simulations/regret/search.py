@@ -1,6 +1,8 @@
-"""Counterexample search: online problems on which a member's average regret does not vanish.
+"""Counterexample search: online problems on which a method's average regret does not vanish.
 
-For every member, configs are drawn at random (fixed numpy seed) over Reddi et al.'s 1-D families
+Methods are any names :func:`theory.names.resolve` accepts (registry members, plugins,
+``module.path:Attribute[:key=value...]``) or update rules; the replay file stores the name. For
+every method, configs are drawn at random (fixed numpy seed) over Reddi et al.'s 1-D families
 (``periodic``, ``stochastic-periodic``, with mean gradient r > 0 so that x* = -1) and over lr,
 beta1, beta2; all configs of one member run as one batch (same configs for every member). A
 config is a *candidate* when, at horizon T, (a) the iterates stay on average in the far half of F
@@ -8,12 +10,12 @@ config is a *candidate* when, at horizon T, (a) the iterates stay on average in 
 Bonferroni correction over the configs tried (level 1 - 0.05 / configs; deterministic ``periodic``
 configs run with one seed and use the exact value), and (c) the regret has a linear part: in a
 least-squares fit R(t) = a t + b sqrt(t) + c over the checkpoints in [T/100, T]
-(:func:`simulations.regret_summary.linear_rate`), the lower bound on a at the same Bonferroni
+(:func:`simulations.regret.summary.linear_rate`), the lower bound on a at the same Bonferroni
 level is >= r / 2 (per-seed fits for stochastic configs, fit residuals for deterministic ones);
 (b) alone is met by any algorithm on configs with a small drift r. The local growth exponent of
-R over the last two decades is recorded but not tested (a fading oscillation biases it to 0.5). Slow transients can look like that, so each candidate is
-re-run to ``confirm_factor`` * T and kept only if the test passes there again and x_tail has not
-fallen by more than :data:`X_DRIFT_MAX` (iterates not drifting towards x*). R(T)/T's ratio
+R over the last two decades is recorded but not tested (a fading oscillation biases it to 0.5).
+Slow transients can look like that, so each candidate is re-run to ``confirm_factor`` * T and kept
+only if the test passes there again and x_tail has not fallen by more than :data:`X_DRIFT_MAX` (iterates not drifting towards x*). R(T)/T's ratio
 over the last decade and the slope of log R are recorded too. Each confirmed counterexample is a
 self-contained JSON config (``kind: regret-counterexample``) with the numbers it produced;
 :func:`replay` re-runs it and checks them.
@@ -25,22 +27,24 @@ import math
 import numpy as np
 import torch
 
-from simulations.regret_core import OptimizerConfig, log_checkpoints, simulate
-from simulations.regret_problems import ProblemConfig
-from simulations.regret_summary import summarise
+from simulations.regret.problems import ProblemConfig
+from simulations.regret.simulate import OptimizerConfig, log_checkpoints, simulate
+from simulations.regret.summary import increment_rates, linear_rate, summarise
 from simulations.runtime import resolve_device, resolve_dtype
 from theory.family import REGISTRY
+from theory.names import resolve, resolve_all
+from theory.stats import mean_ci
 
 KIND = "regret-counterexample"
 X_DRIFT_MAX = 0.05  # confirmation: x_tail may fall by at most this between the two horizons
 RATE_FRACTION = 0.5  # (c): lower bound on the linear part a of R(t) = a t + b sqrt(t) + c >= RATE_FRACTION * drift
 ALPHA = 0.05  # family-wise error of the lower bounds on R(T)/T (Bonferroni over the configs)
 
+# The search's sizes per scale; which methods it tries is the experiment's choice
+# (:func:`simulations.regret.experiment.search_members`).
 SEARCH_SIZES = {
-    "quick": {"members": ("adam", "amsgrad", "adamomentum", "adamomentum-max"), "configs_per_member": 32,
-              "steps": 3_000, "confirm_factor": 4, "seeds": 8},
-    "full": {"members": tuple(REGISTRY), "configs_per_member": 256, "steps": 50_000, "confirm_factor": 10,
-             "seeds": 16},
+    "quick": {"configs_per_member": 32, "steps": 3_000, "confirm_factor": 4, "seeds": 8},
+    "full": {"configs_per_member": 256, "steps": 50_000, "confirm_factor": 10, "seeds": 16},
 }
 
 
@@ -75,10 +79,6 @@ def _tests(summary: dict, configs: int = 1) -> dict:
     of R(T)/T >= r / 2, and the lower bound (same level) on the linear part a of R(t) = a t + b sqrt(t) + c
     >= RATE_FRACTION * r.
     """
-    from simulations.regret_problems import ProblemConfig
-    from simulations.regret_summary import increment_rates, linear_rate
-    from theory.stats import mean_ci
-
     drift = ProblemConfig(**summary["problem"]).drift_rate
     avg = summary["avg_regret"]
     per_seed = np.asarray(summary.get("avg_regret_per_seed") or [avg["estimate"]], dtype=np.float64)
@@ -101,7 +101,7 @@ def _tests(summary: dict, configs: int = 1) -> dict:
             "passed": bool(passed)}
 
 
-def _run_group(member, pairs, steps, seeds, seed, bias_correction, device, dtype, progress):
+def _run_group(rule, pairs, steps, seeds, seed, bias_correction, device, dtype, progress):
     by_kind: dict[str, list[int]] = {}
     for i, (problem, _) in enumerate(pairs):
         by_kind.setdefault(problem.name, []).append(i)
@@ -109,7 +109,7 @@ def _run_group(member, pairs, steps, seeds, seed, bias_correction, device, dtype
     cps = log_checkpoints(steps, count=16)
     for kind, idx in by_kind.items():
         # a deterministic problem gives identical copies for every seed: run it once
-        result = simulate(member, [pairs[i][0] for i in idx], [pairs[i][1] for i in idx], steps,
+        result = simulate(rule, [pairs[i][0] for i in idx], [pairs[i][1] for i in idx], steps,
                           seeds=1 if kind == "periodic" else seeds, seed=seed, bias_correction=bias_correction,
                           device=device, dtype=dtype, checkpoints=cps, progress=progress)
         for i, s in zip(idx, summarise(result, slope_ci=False)):
@@ -117,35 +117,47 @@ def _run_group(member, pairs, steps, seeds, seed, bias_correction, device, dtype
     return summaries
 
 
+def _confirm(rule, pairs, first, cand, steps, seeds, seed, bias_correction, device, dtype, progress):
+    """Re-run the candidates at the longer horizon; (indices confirmed, their counterexample configs)."""
+    n = len(pairs)
+    confirmed, found = [], []
+    long = _run_group(rule, [pairs[i] for i in cand], steps, seeds, seed, bias_correction, device, dtype, progress)
+    for i, s in zip(cand, long):
+        test = _tests(s, n)
+        # and the iterates must not be drifting towards x* (a slow transient would)
+        test["x_tail_mean_first_horizon"] = _tests(first[i], n)["x_tail_mean"]
+        test["passed"] = bool(test["passed"] and test["x_tail_mean"] >= test["x_tail_mean_first_horizon"] - X_DRIFT_MAX)
+        if test["passed"]:
+            confirmed.append(i)
+            found.append(counterexample_config(s, device, dtype, test))
+    return confirmed, found
+
+
 def search(members=tuple(REGISTRY), configs_per_member: int = 16, steps: int = 5_000, confirm_factor: int = 5,
            seeds: int = 2, seed: int = 0, bias_correction: bool = False, device: str = "auto",
            dtype: str = "float64", progress: bool = False) -> dict:
-    """Search every member; returns the tallies and the confirmed counterexample configs."""
+    """Search every method of ``members`` (names or rules); the tallies and the confirmed counterexamples."""
     if configs_per_member < 1 or steps < 100 or confirm_factor < 2 or seeds < 2:
         raise ValueError("search needs configs_per_member >= 1, steps >= 100, confirm_factor >= 2, seeds >= 2 "
                          f"(got {configs_per_member}, {steps}, {confirm_factor}, {seeds})")
+    rules = resolve_all(list(members))  # a bad name fails before any run
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     rng = np.random.default_rng(seed)
-    pairs = sample_configs(configs_per_member, rng)  # the same configs for every member
-    per_member, found = {}, []
-    for member in members:
-        first = _run_group(member, pairs, steps, seeds, seed, bias_correction, dev, dt, progress)
-        n = len(pairs)
-        cand = [i for i, s in enumerate(first) if _tests(s, n)["passed"]]
+    pairs = sample_configs(configs_per_member, rng)  # the same configs for every method
+    per_member, found, notes = {}, [], {}
+    for rule in rules:
+        first = _run_group(rule, pairs, steps, seeds, seed, bias_correction, dev, dt, progress)
+        cand = [i for i, s in enumerate(first) if _tests(s, len(pairs))["passed"]]
         confirmed = []
         if cand:
-            long = _run_group(member, [pairs[i] for i in cand], steps * confirm_factor, seeds, seed,
-                              bias_correction, dev, dt, progress)
-            for i, s in zip(cand, long):
-                test = _tests(s, n)
-                # and the iterates must not be drifting towards x* (a slow transient would)
-                test["x_tail_mean_first_horizon"] = _tests(first[i], n)["x_tail_mean"]
-                test["passed"] = bool(test["passed"] and test["x_tail_mean"] >= test["x_tail_mean_first_horizon"] - X_DRIFT_MAX)
-                if test["passed"]:
-                    confirmed.append(i)
-                    found.append(counterexample_config(s, dev, dt, test))
-        per_member[member] = {"tried": len(pairs), "candidates": len(cand), "confirmed": len(confirmed),
-                              "confirmed_configs": confirmed}
+            confirmed, more = _confirm(rule, pairs, first, cand, steps * confirm_factor, seeds, seed,
+                                       bias_correction, dev, dt, progress)
+            found.extend(more)
+        per_member[rule.name] = {"tried": len(pairs), "candidates": len(cand), "confirmed": len(confirmed),
+                                 "confirmed_configs": confirmed}
+        said = list(dict.fromkeys(note for s in first for note in s.get("rule_notes", [])))
+        if said:
+            notes[rule.name] = said
     return {"settings": {"configs_per_member": configs_per_member, "steps": steps, "confirm_factor": confirm_factor,
                          "seeds": seeds, "seed": seed, "bias_correction": bias_correction,
                          "test": f"x_tail_mean >= 0, Bonferroni lower bound (level 1 - {ALPHA}/configs) of R(T)/T "
@@ -154,7 +166,7 @@ def search(members=tuple(REGISTRY), configs_per_member: int = 16, steps: int = 5
                                  f"confirm_factor*T; x_tail_mean falls by <= {X_DRIFT_MAX} between them; "
                                  "periodic (deterministic) configs run with one seed"},
             "configs": [{"problem": p.as_dict(), "optimizer": o.__dict__} for p, o in pairs],
-            "per_member": per_member, "counterexamples": found}
+            "per_member": per_member, "counterexamples": found, "rule_notes": notes}
 
 
 def counterexample_config(summary: dict, device: torch.device, dtype: torch.dtype, test: dict) -> dict:
@@ -183,6 +195,7 @@ def counterexample_config(summary: dict, device: torch.device, dtype: torch.dtyp
         "theorem1_hypotheses_hold_runs": theorem.get("runs_hypotheses_hold"),
         "v_nondecreasing": summary.get("monitors", {}).get("v_nondecreasing", {}).get("holds"),
         "monitors_hold": {k: m["holds"] for k, m in summary.get("monitors", {}).items()},
+        **({"rule_notes": summary["rule_notes"]} if summary.get("rule_notes") else {}),
     }
 
 
@@ -210,7 +223,11 @@ def replay(config: dict, device: str = "auto", progress: bool = False, rtol: flo
         opt = OptimizerConfig(**config["optimizer"])
     except TypeError as err:
         raise ValueError(f"replay: bad 'problem' or 'optimizer' entry ({err})") from None
-    result = simulate(config["member"], [problem], [opt], int(config["steps"]), seeds=int(config["seeds"]),
+    try:
+        rule = resolve(config["member"])  # the name the search recorded: registry, plugin or module:Attribute
+    except ValueError as err:
+        raise ValueError(f"replay: bad 'member' entry ({err})") from None
+    result = simulate(rule, [problem], [opt], int(config["steps"]), seeds=int(config["seeds"]),
                       seed=int(config["seed"]), beta1_decay=config.get("beta1_decay"),
                       bias_correction=bool(config["bias_correction"]), device=dev, dtype=dt,
                       checkpoints=log_checkpoints(int(config["steps"]), count=16), progress=progress)

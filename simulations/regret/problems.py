@@ -1,5 +1,8 @@
 """Online convex problems for the regret experiment (Section 4.1, Theorem 1 / Corollary 1).
 
+Problem instances only: the data streams, their gradients, losses and the best point in hindsight;
+no optimizer appears here (:mod:`simulations.regret.simulate` drives the update rule).
+
 Every problem lives on the box F = [-radius, radius]^d (an l_inf ball), so Euclidean projection is
 coordinate clipping, and for a diagonal second moment it equals the weighted projection
 Pi_{F, sqrt(V_t)} of the regret proofs (Reddi et al. 2018). Conventions:

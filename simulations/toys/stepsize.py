@@ -1,4 +1,5 @@
-"""Figure 1 / Section 3.1: the effective stepsize of Adam and AdaMomentum along a 1-D loss curve.
+"""Figure 1 / Section 3.1: the effective stepsize of a subject (default AdaMomentum) against a
+baseline (default Adam) along a 1-D loss curve.
 
 The paper argues with a picture (Figure 1) that a loss curve going from a plateau down a slope
 into a basin has three areas, and makes one statement about each:
@@ -9,13 +10,10 @@ into a basin has three areas, and makes one statement about each:
 * C (slope -> basin, |g| falls): AdaMomentum's stepsize stays *smaller* than Adam's, because |m|
   is still larger than |g|.
 
-We measure these on a Gaussian well sitting at the end of a long, gently sloping plateau,
-
-    f(x) = -H exp(-x^2 / (2 w^2)) + s w softplus(-x / w),   H = G w sqrt(e),
-
-whose slope |f'| is ~s on the far left (the plateau, s = ``plateau_slope`` times the well's peak
-slope G), rises to ~G at x = -w and falls to 0 at the minimum x_m (just right of 0, found
-numerically). The optimizers start ``plateau_steps`` learning rates to the left of area A, so they
+With any subject and baseline, A reads "the baseline's stepsize shrinks while the subject's stays
+large", C "the subject's stepsize stays smaller than the baseline's" and B is about the subject's
+|m|. We measure these on a Gaussian well sitting at the end of a long, gently sloping plateau
+(:mod:`simulations.toys.problems`: ``well_gradient``, ``geometry``). The optimizers start ``plateau_steps`` learning rates to the left of area A, so they
 reach the slope with a warmed-up state, as in the paper's picture. With ``levels = (low, high)`` as
 fractions of the peak slope, the areas on the first approach to x_m are:
 
@@ -23,8 +21,8 @@ fractions of the peak slope, the areas on the first approach to x_m are:
 * B: |f'| >= ``high`` of its peak;
 * C: |f'| falls from ``high`` of its peak to 0, up to x_m.
 
-"Stepsize at position x" is eta_t = a_t / ((1 - b1^t) denom_t) (``theory.family.effective_stepsize``:
-the update is eta_t * m_t) of the step t that carries the iterate across x (first t with
+"Stepsize at position x" is eta_t = a_t / ((1 - b1^t) denom_t) (the rule's ``effective_stepsize``
+read-out, :mod:`theory.rule`: the update is eta_t * m_t) of the step t that carries the iterate across x (first t with
 x_t > x), so the two optimizers are compared at the same place on the curve, not at the same
 time. The left side is traversed monotonically (g < 0 there, so m < 0 and every update moves
 right), which makes this well defined. A statement is true in one case when it is true at no less
@@ -51,25 +49,38 @@ scales would repeat the same runs. eps = 1e-8 is run as a sensitivity analysis a
 separately, over the loss scales ``peak_slopes``, where the scale does matter: AdaMomentum puts
 eps inside the EMA, which floors its denominator at sqrt(eps / (1 - b2)), and on a plateau whose
 gradient is below that floor the comparison is decided by eps, not by m versus g.
+
+Read-outs. A and C compare effective stepsizes, so they need the ``effective_stepsize`` read-out
+of both methods; B needs the subject's ``first_moment``. A statement whose read-out a rule lacks
+(a torch optimizer has no effective stepsize) is ``unchecked`` with the reason; the others are
+still decided. The ledger rows are built in :mod:`simulations.toys.verdicts`.
 """
 from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.optimize import brentq, minimize_scalar
 
-from theory.family import Hyper, effective_stepsize, init_state, step_
+from simulations.records import to_jsonable
+from simulations.toys.problems import geometry, well_gradient
+from simulations.toys.summary import DEFAULT_BASELINE, DEFAULT_SUBJECT
+from theory.family import Hyper
+from theory.names import resolve
+from theory.rule import effective_stepsize, first_moment, notes
 
-MEMBERS = ("adam", "adamomentum")
+
+def method_name(method) -> str:
+    """The label of an optimizer given as a name or as an update rule."""
+    return method if isinstance(method, str) else method.name
 
 
 @dataclass(frozen=True)
 class StepsizeConfig:
-    """The sweep of 1-D cases; lengths are in units of the well width w = 1."""
+    """The sweep of 1-D cases; lengths are in units of the well width w = 1. ``subject`` and
+    ``baseline`` are optimizer names (anything :func:`theory.names.resolve` accepts) or rules."""
 
     peak_slope: float = 1.0  # loss scale of the decision sweep (scale-invariant at eps ~ 0)
     peak_slopes: tuple = (0.01, 1.0, 100.0)  # loss scales of the eps sensitivity sweep
@@ -89,6 +100,8 @@ class StepsizeConfig:
     resolved_time_constants: float = 3.0  # an area is resolved with >= this / (1 - beta1) steps in it
     resolution_sweep: tuple = (1.0, 2.0, 3.0)  # other resolution rules, reported (time constants)
     showcase: tuple = (0.01, 0.999, 400)  # lr, beta2, plateau steps of the figure (at peak_slope)
+    subject: object = DEFAULT_SUBJECT
+    baseline: object = DEFAULT_BASELINE
 
     def __post_init__(self) -> None:
         low, high = self.levels
@@ -113,6 +126,16 @@ class StepsizeConfig:
             raise ValueError(f"peak_slope and peak_slopes must be > 0, got {self.peak_slope}, {self.peak_slopes}")
         if len(self.showcase) != 3:
             raise ValueError(f"showcase must be (lr, beta2, plateau steps), got {self.showcase}")
+        self._check_methods()
+
+    def _check_methods(self) -> None:
+        for option in ("subject", "baseline"):
+            try:
+                resolve(getattr(self, option))
+            except (ValueError, TypeError) as err:
+                raise ValueError(f"{option}: {err}") from None
+        if method_name(self.subject) == method_name(self.baseline):
+            raise ValueError(f"subject and baseline must differ, both are {method_name(self.subject)!r}")
 
     def steps_for(self, time_constants: float) -> int:
         """``time_constants`` EMA time constants 1 / (1 - beta1), in steps."""
@@ -123,34 +146,10 @@ class StepsizeConfig:
         """Steps each optimizer must take in an area for the area to count as resolved."""
         return self.steps_for(self.resolved_time_constants)
 
-
-def well_gradient(x, peak_slope, plateau_slope: float, width: float = 1.0):
-    """f'(x) for the loss of the module docstring (torch tensors or numpy arrays)."""
-    lib = torch if isinstance(x, torch.Tensor) else np
-    height = peak_slope * width * math.exp(0.5)
-    sigmoid = 1.0 / (1.0 + lib.exp(x / width))  # sigma(-x / w)
-    return height * x / width**2 * lib.exp(-x * x / (2 * width**2)) - plateau_slope * peak_slope * sigmoid
-
-
-def well_value(x, peak_slope, plateau_slope: float, width: float = 1.0):
-    height = peak_slope * width * math.exp(0.5)
-    x = np.asarray(x, dtype=np.float64)
-    return -height * np.exp(-x * x / (2 * width**2)) + plateau_slope * peak_slope * width * np.logaddexp(0.0, -x / width)
-
-
-def geometry(levels: tuple, plateau_slope: float, width: float = 1.0) -> dict:
-    """Minimum x_m, slope peak and the x-intervals of areas A, B, C (scale-free: peak slope 1)."""
-    low, high = levels
-    slope = (lambda x: -well_gradient(np.float64(x), 1.0, plateau_slope, width))  # |f'| left of x_m
-    x_min = brentq(lambda x: well_gradient(np.float64(x), 1.0, plateau_slope, width), 0.0, width)
-    peak = minimize_scalar(lambda x: -slope(x), bounds=(-3 * width, 0.0), method="bounded")
-    x_peak, top = float(peak.x), float(slope(peak.x))
-    far = -12.0 * width
-    a_left = brentq(lambda x: slope(x) - low * top, far, x_peak)
-    a_right = brentq(lambda x: slope(x) - high * top, far, x_peak)
-    b_right = brentq(lambda x: slope(x) - high * top, x_peak, x_min)
-    return {"x_min": float(x_min), "x_peak": x_peak, "peak_slope": top,
-            "areas": {"A": (a_left, a_right), "B": (a_right, b_right), "C": (b_right, float(x_min))}}
+    @property
+    def methods(self) -> tuple[str, str]:
+        """(subject, baseline) as names: the keys of the simulations and evaluations."""
+        return method_name(self.subject), method_name(self.baseline)
 
 
 def cases(config: StepsizeConfig, peak_slopes: tuple | None = None) -> list[dict]:
@@ -161,34 +160,55 @@ def cases(config: StepsizeConfig, peak_slopes: tuple | None = None) -> list[dict
             for p, lr, b2, n in itertools.product(scales, config.lrs, config.beta2s, config.plateau_steps)]
 
 
-def simulate(member: str, case_list: list[dict], eps_values: list[float], config: StepsizeConfig,
+# --- the batched runs --------------------------------------------------------------------------------
+
+def simulate(rule, case_list: list[dict], eps_values: list[float], config: StepsizeConfig,
              device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64) -> dict:
-    """Run ``member`` on every case at every eps (eps-major order); see :func:`simulate_runs`."""
-    return simulate_runs(member, [(c, e) for e in eps_values for c in case_list], config, device, dtype)
+    """Run the update rule ``rule`` on every case at every eps (eps-major order); see
+    :func:`simulate_runs`."""
+    return simulate_runs(rule, [(c, e) for e in eps_values for c in case_list], config, device, dtype)
 
 
-def simulate_runs(member: str, runs: list[tuple], config: StepsizeConfig,
+def _append(series: list | None, value, like: torch.Tensor, clone: bool = False) -> list | None:
+    """Append one step's read-out (as a tensor shaped like the iterate); None once it is missing."""
+    if series is None or value is None:
+        return None
+    if not (isinstance(value, torch.Tensor) and value.shape == like.shape):
+        value = torch.broadcast_to(torch.as_tensor(value, device=like.device, dtype=like.dtype), like.shape)
+    series.append(value.clone() if clone else value)
+    return series
+
+
+def simulate_runs(rule, runs: list[tuple], config: StepsizeConfig,
                   device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64) -> dict:
-    """Run ``member`` on every (case, eps) pair at once. Returns (steps+1, runs) arrays x (iterates
-    x_0..x_T) and (steps, runs) arrays g, m, eta of steps 1..T."""
+    """Run the update rule ``rule`` on every (case, eps) pair at once. Returns (steps+1, runs) arrays
+    x (iterates x_0..x_T) and (steps, runs) arrays g, m, eta of steps 1..T; m (eta) is None when
+    the rule has no ``first_moment`` (``effective_stepsize``) read-out. ``rule_notes``: what the
+    rule could not honour (:func:`theory.rule.notes`)."""
+    if isinstance(rule, str):
+        raise TypeError(f"simulate drives an update rule, got the name {rule!r}: resolve it first "
+                        "(theory.names.resolve)")
     geo = geometry(config.levels, config.plateau_slope)
     column = (lambda key: torch.tensor([[float(c[key])] for c, _ in runs], device=device, dtype=dtype))
     peak, lr, beta2 = column("peak_slope"), column("lr"), column("beta2")
     eps = torch.tensor([[e] for _, e in runs], device=device, dtype=dtype)
     x = geo["areas"]["A"][0] - column("plateau_steps") * lr  # warm-up on the plateau first
     hyper = Hyper(lr=lr, beta1=config.beta1, beta2=beta2, eps=eps)
-    state = init_state(member, x)
+    state = rule.init(x, hyper)
     xs, gs, ms, etas = [x.clone()], [], [], []
     for _ in range(config.steps):
         g = well_gradient(x, peak, config.plateau_slope)
-        step_(member, state, x, g, hyper)
+        rule.step(state, x, g, hyper)
         xs.append(x.clone())
         gs.append(g)
-        ms.append(state.m.clone())
-        etas.append(effective_stepsize(member, state, hyper))
-    stack = (lambda seq: torch.cat(seq, dim=1).T.cpu().numpy())
-    return {"x": stack(xs), "g": stack(gs), "m": stack(ms), "eta": stack(etas), "runs": list(runs)}
+        ms = _append(ms, first_moment(rule, state), x, clone=True)
+        etas = _append(etas, effective_stepsize(rule, state, hyper), x)
+    stack = (lambda seq: None if seq is None else torch.cat(seq, dim=1).T.cpu().numpy())
+    return {"x": stack(xs), "g": stack(gs), "m": stack(ms), "eta": stack(etas), "runs": list(runs),
+            "rule_notes": notes(rule, hyper)}
 
+
+# --- measurements along one run's path -----------------------------------------------------------------
 
 def arrival_step(path: np.ndarray, x_min: float) -> int:
     """First step t with x_t >= x_m (-1 if never)."""
@@ -222,6 +242,8 @@ def _area_positions(bounds: tuple, count: int) -> np.ndarray:
     return lo + (hi - lo) * (np.arange(count) + 0.5) / count  # cell centres, open interval
 
 
+# --- the three statements on one case ------------------------------------------------------------------
+
 def statement_true(key: str, statement: dict, threshold: float) -> bool:
     """Whether statement ``key`` is true in one case at ``threshold`` (A and C: the fraction of
     matched positions where it is true; B: |m|/|g| when leaving B, which must also not be lower
@@ -232,71 +254,120 @@ def statement_true(key: str, statement: dict, threshold: float) -> bool:
     return bool(statement["fraction"] >= threshold)
 
 
+def unavailable(sims: dict, config: StepsizeConfig) -> dict:
+    """Per statement, why it cannot be checked (a read-out a rule lacks), or None."""
+    subject, baseline = config.methods
+    no_eta = [name for name in (subject, baseline) if sims[name]["eta"] is None]
+    eta_reason = (None if not no_eta else
+                  f"compares effective stepsizes, and {' and '.join(no_eta)} "
+                  f"{'has' if len(no_eta) == 1 else 'have'} no effective_stepsize read-out (theory.rule)")
+    m_reason = (None if sims[subject]["m"] is not None else
+                f"is about the subject's |m|, and {subject} has no first_moment read-out (theory.rule)")
+    return {"A": eta_reason, "B": m_reason, "C": eta_reason}
+
+
+def _matched(sims: dict, run: int, names: tuple, bounds: tuple, config: StepsizeConfig, x_min: float):
+    """eta and |m|/|g| of each method at the area's positions every method crosses (None if none);
+    methods without the read-out are left out of that dict."""
+    positions = _area_positions(bounds, config.positions)
+    steps = {name: crossing_steps(sims[name]["x"][:, run], positions, x_min) for name in names}
+    valid = np.all([s > 0 for s in steps.values()], axis=0)
+    if not valid.any():
+        return None
+    pick = {name: steps[name][valid] - 1 for name in names}
+    eta = {name: sims[name]["eta"][pick[name], run] for name in names if sims[name]["eta"] is not None}
+    ratio_mg = {name: np.abs(sims[name]["m"][pick[name], run]) / np.abs(sims[name]["g"][pick[name], run])
+                for name in names if sims[name]["m"] is not None}
+    return {"eta": eta, "m_over_g": ratio_mg}
+
+
+def _statements(per_area: dict, subject: str, baseline: str) -> dict:
+    """The measured quantities of statements A, B, C (None where a read-out is missing)."""
+    a, b, c = per_area["A"], per_area["B"], per_area["C"]
+    has_eta = subject in a["eta"] and baseline in a["eta"]
+    has_m = subject in b["m_over_g"]
+    rho_b = b["m_over_g"].get(subject)
+    statements = {
+        "A": None if not has_eta else {
+            "fraction": float(np.mean(a["eta"][subject] > a["eta"][baseline])),
+            "median_ratio": float(np.median(a["eta"][subject] / a["eta"][baseline]))},
+        "B": None if not has_m else {
+            "m_over_g_entry": float(rho_b[0]), "m_over_g_exit": float(rho_b[-1]),
+            "m_over_g_max": float(rho_b.max())},
+        "C": None if not has_eta else {
+            "fraction": float(np.mean(c["eta"][subject] < c["eta"][baseline])),
+            "median_ratio": float(np.median(c["eta"][subject] / c["eta"][baseline])),
+            "median_m_over_g": float(np.median(c["m_over_g"][subject])) if has_m else None},
+    }
+    return statements
+
+
 def evaluate_case(sims: dict, run: int, config: StepsizeConfig, geo: dict) -> dict:
-    """The three statements on one case (one run index into each member's simulation)."""
+    """The three statements on one case (one run index into each method's simulation)."""
+    subject, baseline = config.methods
+    names = (baseline, subject)  # the record's key order
     per_area, steps_in_area, resolved = {}, {}, {}
     for area, bounds in geo["areas"].items():
-        steps_in_area[area] = {name: area_steps(sims[name]["x"][:, run], bounds, geo["x_min"]) for name in MEMBERS}
+        steps_in_area[area] = {name: area_steps(sims[name]["x"][:, run], bounds, geo["x_min"]) for name in names}
         resolved[area] = min(steps_in_area[area].values()) >= config.resolved_steps
-        positions = _area_positions(bounds, config.positions)
-        steps = {name: crossing_steps(sims[name]["x"][:, run], positions, geo["x_min"]) for name in MEMBERS}
-        valid = np.all([s > 0 for s in steps.values()], axis=0)
-        if not valid.any():
-            per_area[area] = None
-            continue
-        pick = {name: steps[name][valid] - 1 for name in MEMBERS}
-        eta = {name: sims[name]["eta"][pick[name], run] for name in MEMBERS}
-        ratio_mg = {name: np.abs(sims[name]["m"][pick[name], run]) / np.abs(sims[name]["g"][pick[name], run])
-                    for name in MEMBERS}
-        per_area[area] = {"eta": eta, "m_over_g": ratio_mg}
+        per_area[area] = _matched(sims, run, names, bounds, config, geo["x_min"])
     out = {"complete": all(per_area[a] is not None for a in "ABC"), "steps_in_area": steps_in_area,
            "resolved": resolved}
     if not out["complete"]:
         out["statements"] = {"A": None, "B": None, "C": None}
         return out
-    a, b, c = per_area["A"], per_area["B"], per_area["C"]
-    rho_b = b["m_over_g"]["adamomentum"]
-    statements = {
-        "A": {"fraction": float(np.mean(a["eta"]["adamomentum"] > a["eta"]["adam"])),
-              "median_ratio": float(np.median(a["eta"]["adamomentum"] / a["eta"]["adam"]))},
-        "B": {"m_over_g_entry": float(rho_b[0]), "m_over_g_exit": float(rho_b[-1]),
-              "m_over_g_max": float(rho_b.max())},
-        "C": {"fraction": float(np.mean(c["eta"]["adamomentum"] < c["eta"]["adam"])),
-              "median_ratio": float(np.median(c["eta"]["adamomentum"] / c["eta"]["adam"])),
-              "median_m_over_g": float(np.median(c["m_over_g"]["adamomentum"]))},
-    }
+    statements = _statements(per_area, subject, baseline)
     for key, statement in statements.items():
-        statement["true"] = statement_true(key, statement, config.catch_up if key == "B" else config.min_fraction)
+        if statement is not None:
+            statement["true"] = statement_true(key, statement, config.catch_up if key == "B" else config.min_fraction)
     out["statements"] = statements
     return out
 
 
 def _showcase_curves(sims: dict, run: int, config: StepsizeConfig, x_min: float, max_points: int = 500) -> dict:
-    """Downsampled x, g, m, eta of one run around its first approach, for the figure."""
+    """Downsampled x, g, m, eta of one run around its first approach, for the figure (m, eta None
+    where the rule has no such read-out)."""
     curves = {}
-    for name in MEMBERS:
+    for name in config.methods[::-1]:  # baseline first (the figure's legend order)
         sim = sims[name]
         arrive = arrival_step(sim["x"][:, run], x_min)
         stop = config.steps if arrive < 0 else min(config.steps, arrive + max(20, arrive // 4))
         idx = np.unique(np.linspace(0, stop - 1, min(stop, max_points)).astype(int))
+        series = (lambda key: None if sim[key] is None else sim[key][idx, run].tolist())
         curves[name] = {"t": (idx + 1).tolist(), "x_before": sim["x"][idx, run].tolist(),
-                        "g": sim["g"][idx, run].tolist(), "m": sim["m"][idx, run].tolist(),
-                        "eta": sim["eta"][idx, run].tolist(), "arrival_step": arrive}
+                        "g": series("g"), "m": series("m"), "eta": series("eta"), "arrival_step": arrive}
     return curves
 
+
+# --- the verdict numbers ---------------------------------------------------------------------------------
 
 def _true_of(key: str, evaluations: list[dict]) -> list[int]:
     return [int(sum(e["statements"][key]["true"] for e in evaluations)), len(evaluations)]
 
 
-def summarize(evaluations: list[dict], config: StepsizeConfig) -> dict:
+def _unchecked(key: str, reason: str, evaluations: list[dict], config: StepsizeConfig) -> dict:
+    """The summary of a statement a missing read-out keeps from being checked."""
+    complete = [e for e in evaluations if e["complete"]]
+    return {"verdict": "unchecked", "unavailable": reason, "true_in": 0, "of": 0, "failed_cases": [],
+            "unresolved_true_in": 0, "unresolved_of": 0,
+            "threshold": config.catch_up if key == "B" else config.min_fraction,
+            "threshold_sweep": {f"{t:g}": 0 for t in config.threshold_sweep},
+            "resolution_sweep": {str(n): [0, 0] for n in map(config.steps_for, config.resolution_sweep)},
+            "resolved_cases": sum(bool(e["resolved"][key]) for e in complete)}
+
+
+def summarize(evaluations: list[dict], config: StepsizeConfig, missing: dict | None = None) -> dict:
     """Verdict per statement, decided on the complete cases that resolve its area: holds iff true
     in every one, fails iff false in at least one, unchecked if there is none. Unresolved cases and
-    the outcome at every threshold of ``threshold_sweep`` are reported next to it."""
+    the outcome at every threshold of ``threshold_sweep`` are reported next to it. ``missing``
+    (from :func:`unavailable`): statements that cannot be checked, with the reason."""
     complete = [e for e in evaluations if e["complete"]]
     summary = {"cases": len(evaluations), "complete_cases": len(complete),
                "resolved_steps": config.resolved_steps}
     for key in "ABC":
+        if (missing or {}).get(key):
+            summary[key] = _unchecked(key, missing[key], evaluations, config)
+            continue
         resolved = [e for e in complete if e["resolved"][key]]
         unresolved = [e for e in complete if not e["resolved"][key]]
         truth = [e["statements"][key]["true"] for e in resolved]
@@ -315,99 +386,41 @@ def summarize(evaluations: list[dict], config: StepsizeConfig) -> dict:
     return summary
 
 
+def _evaluate_part(sims: dict, offset: int, eps: float, case_list: list[dict], config: StepsizeConfig,
+                   geo: dict) -> dict:
+    """Evaluate the cases of one sweep (runs offset .. offset + len(case_list) of the batch)."""
+    missing = unavailable(sims, config)
+    evaluations = []
+    for i, case in enumerate(case_list):
+        run = offset + i
+        evaluation = evaluate_case(sims, run, config, geo)
+        evaluation["case"] = dict(case, eps=eps)
+        evaluation["arrival_step"] = {name: arrival_step(sims[name]["x"][:, run], geo["x_min"])
+                                      for name in config.methods[::-1]}
+        evaluations.append(evaluation)
+    return {"eps": eps, "evaluations": evaluations, "summary": summarize(evaluations, config, missing)}
+
+
 def run_stepsize(config: StepsizeConfig = StepsizeConfig(), device: str | torch.device = "cpu") -> dict:
     """Run the decision sweep (eps, one loss scale) and the sensitivity sweep (sensitivity_eps, every
-    loss scale of ``peak_slopes``) in one batch and evaluate every case."""
+    loss scale of ``peak_slopes``) in one batch, for the baseline and the subject, and evaluate
+    every case."""
     geo = geometry(config.levels, config.plateau_slope)
     sweeps = {"decision": (config.eps, cases(config)),
               "sensitivity": (config.sensitivity_eps, cases(config, config.peak_slopes))}
     runs = [(case, eps) for eps, case_list in sweeps.values() for case in case_list]
-    sims = {name: simulate_runs(name, runs, config, device=device) for name in MEMBERS}
+    rules = {name: resolve(method) for name, method in zip(config.methods, (config.subject, config.baseline))}
+    sims = {name: simulate_runs(rules[name], runs, config, device=device) for name in config.methods[::-1]}
     results = {"geometry": geo}
     offset = 0
     for part, (eps, case_list) in sweeps.items():
-        evaluations = []
-        for i, case in enumerate(case_list):
-            run = offset + i
-            evaluation = evaluate_case(sims, run, config, geo)
-            evaluation["case"] = dict(case, eps=eps)
-            evaluation["arrival_step"] = {name: arrival_step(sims[name]["x"][:, run], geo["x_min"])
-                                          for name in MEMBERS}
-            evaluations.append(evaluation)
+        results[part] = _evaluate_part(sims, offset, eps, case_list, config, geo)
         offset += len(case_list)
-        results[part] = {"eps": eps, "evaluations": evaluations, "summary": summarize(evaluations, config)}
     decision_cases = sweeps["decision"][1]
     show = dict(zip(("lr", "beta2", "plateau_steps"), config.showcase), peak_slope=config.peak_slope)
     show_run = next((i for i, c in enumerate(decision_cases) if c == show), 0)
     results["showcase"] = {"case": dict(decision_cases[show_run], eps=config.eps),
                            "curves": _showcase_curves(sims, show_run, config, geo["x_min"])}
-    results["config"] = asdict(config)
+    results["config"] = to_jsonable(config)
+    results["rule_notes"] = {name: sims[name]["rule_notes"] for name in config.methods if sims[name]["rule_notes"]}
     return results
-
-
-CLAIMS = {"A": "sec3.1-area-A", "B": "sec3.1-area-B", "C": "sec3.1-area-C"}
-STATEMENTS = {
-    "A": "AdaMomentum's stepsize exceeds Adam's where |g| starts to grow",
-    "B": "|m| catches up with |g| on the steep slope",
-    "C": "AdaMomentum's stepsize is below Adam's approaching the basin",
-}
-
-
-def _span(values: list[float], fmt: str = ".2f") -> str:
-    return f"[{min(values):{fmt}}, {max(values):{fmt}}]"
-
-
-def _measurements(key: str, values: list[dict]) -> str:
-    """What was measured in the resolved cases of statement ``key``."""
-    if not values:
-        return "no resolved case"
-    if key == "B":
-        return (f"|m|/|g| when leaving B in {_span([v['m_over_g_exit'] for v in values])} "
-                f"(on entry {_span([v['m_over_g_entry'] for v in values])}); on a resolved case this is close "
-                "to EMA arithmetic (after n steps an EMA of a slowly varying input is at 1 - b1^n of it, 0.958 at "
-                "n = 30), so the statement holds by construction once the slope is long enough, and the "
-                "measurement mainly shows where that premise is met")
-    text = (f"fraction of area-{key} positions where it is true in {_span([v['fraction'] for v in values])}, "
-            f"median stepsize ratio AdaMomentum/Adam in {_span([v['median_ratio'] for v in values], '.3g')}")
-    if key == "C":
-        mg = [v["median_m_over_g"] for v in values]
-        above = sum(v["median_ratio"] > 1 for v in values)
-        text += (f"; the paper's mechanism, |m| > |g| in C, is there (median |m|/|g| of AdaMomentum in "
-                 f"{_span(mg)}, > 1 in {sum(x > 1 for x in mg)}/{len(mg)}), yet the median stepsize ratio "
-                 f"is above 1 in {above}/{len(values)}: the stepsizes compare the denominators (an EMA of m^2 "
-                 "against one of g^2 over the whole approach), not m against g at the current step")
-    return text
-
-
-def stepsize_rows(results: dict) -> list[dict]:
-    """One ledger row per area statement (Figure 1), decided on the cases that resolve the area."""
-    config = results["config"]
-    dec_part, sens_part = results["decision"], results["sensitivity"]
-    resolved_steps = dec_part["summary"]["resolved_steps"]
-    rows = []
-    for key, claim in CLAIMS.items():
-        dec, sens = dec_part["summary"][key], sens_part["summary"][key]
-        values = [e["statements"][key] for e in dec_part["evaluations"] if e["complete"] and e["resolved"][key]]
-        sweep = ", ".join(f"{t}: {n}/{dec['of']}" for t, n in dec["threshold_sweep"].items())
-        by_resolution = ", ".join(f">= {n} steps: {t}/{o}" for n, (t, o) in dec["resolution_sweep"].items())
-        name = "catch-up threshold on |m|/|g|" if key == "B" else "required fraction of positions"
-        incomplete = dec_part["summary"]["cases"] - dec_part["summary"]["complete_cases"]
-        evidence = (
-            f"{STATEMENTS[key]}: true in {dec['true_in']}/{dec['of']} cases of the 1-D sweep (eps "
-            f"{dec_part['eps']:g}, loss scale {config['peak_slope']:g}; at eps ~ 0 both methods are "
-            f"scale-invariant) that resolve area {key}, i.e. where both optimizers take >= {resolved_steps} steps "
-            f"(= {config['resolved_time_constants']:g}/(1 - b1)) in it; {_measurements(key, values)}. "
-            f"With the {name} at {sweep} (decision: {dec['threshold']:g}); with other resolution rules, true in "
-            f"{by_resolution}. "
-            f"Outside the premise (area crossed in fewer steps, too fast for the EMA to track): true in "
-            f"{dec['unresolved_true_in']}/{dec['unresolved_of']}, not used for the verdict"
-            + (f"; {incomplete} case(s) never reached the minimum" if incomplete else "")
-            + f". Sensitivity eps {sens_part['eps']:g} over loss scales "
-            f"{', '.join(f'{p:g}' for p in config['peak_slopes'])}: true in {sens['true_in']}/{sens['of']} "
-            f"resolved cases ({sens['verdict']}), {sens['unresolved_true_in']}/{sens['unresolved_of']} unresolved.")
-        rule = (f"true in a case when {'|m|/|g| leaving B is >= ' + format(config['catch_up'], 'g') + ' and not below its entry value' if key == 'B' else 'it holds at >= ' + format(config['min_fraction'], '.0%') + ' of ' + str(config['positions']) + ' matched positions of the area'}; "
-                f"decided on cases where both optimizers take >= {resolved_steps} steps in the area: holds iff "
-                "true in every one, fails iff false in one, unchecked if none")
-        rows.append({"claim": claim, "verdict": dec["verdict"], "method": "simulation", "evidence": evidence,
-                     "details": {"decision": dec, "sensitivity": sens, "rule": rule}})
-    return rows

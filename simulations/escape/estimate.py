@@ -1,4 +1,4 @@
-"""Mean escape time from right-censored samples, with a 95% confidence interval.
+"""Mean escape time from right-censored samples, with a 95% confidence interval; ratios; exponents.
 
 Paths still inside at the horizon T (max_steps * dt) are censored at T (type I censoring).
 
@@ -19,6 +19,9 @@ Paths still inside at the horizon T (max_steps * dt) are censored at T (type I c
   limit and ``high`` is None (method ``restricted-mean-bound``).
 * Nothing escaped: no estimate; the one-sided 97.5% lower bound T_total / -log(0.025) = T_total /
   3.69 (the Poisson zero-event bound).
+
+``weighted_slope`` fits the exponent of E Gamma against a parameter (log-log, weights from the
+estimates' log standard errors), with a Birge-ratio / Student-t interval when the line misfits.
 
 One-sided bounds are 97.5% so that a ratio formed from one of them and one limit of a two-sided
 95% interval (also 97.5% on that side) has joint coverage >= 95% by Bonferroni (``ratio_ci``).
@@ -162,3 +165,43 @@ def restricted_ratio_ci(numerator: dict, denominator: dict, level: float = 0.95)
     se = math.hypot(log_se(a), log_se(b))
     return {"estimate": math.exp(log_r), "low": math.exp(log_r - z * se), "high": math.exp(log_r + z * se),
             "level": level, "horizon": numerator.get("horizon"), "estimand": "E min(Gamma, T) ratio"}
+
+
+def weighted_slope(x, estimates, log_se, level: float = 0.95) -> dict | None:
+    """Slope of log E against log x by weighted least squares (weights 1/log_se^2).
+
+    Points without an estimate (only a bound: restricted-mean-bound, none-escaped) cannot enter the
+    fit; ``points`` / ``points_total`` record how many did, and ``complete`` is False when any was
+    dropped (the dropped points are the most censored ones, so such a slope is biased and must not
+    decide a verdict). The interval: with chi2/dof <= 1 the normal interval for known weights; with
+    chi2/dof > 1 the scale is estimated (Birge ratio) and the half-width is
+    t_dof quantile * sqrt(chi2/dof) / sqrt(sxx); with dof = 0 (two points) there is no misfit check
+    and no interval (low = high = None). Returns None for fewer than 2 usable points."""
+    x = list(x)
+    total = len(x)
+    pts = [(math.log(a), math.log(e), s) for a, e, s in zip(x, estimates, log_se) if e is not None and s]
+    if len(pts) < 2:
+        return None
+    lx, ly, se = (np.array(v, dtype=float) for v in zip(*pts))
+    w = 1.0 / se**2
+    xm, ym = (w * lx).sum() / w.sum(), (w * ly).sum() / w.sum()
+    sxx = (w * (lx - xm) ** 2).sum()
+    slope = (w * (lx - xm) * (ly - ym)).sum() / sxx
+    resid = ly - (ym + slope * (lx - xm))
+    chi2 = float((w * resid**2).sum())
+    dof = len(pts) - 2
+    out = {"slope": float(slope), "low": None, "high": None, "level": level, "points": len(pts),
+           "points_total": total, "complete": len(pts) == total, "chi2": chi2, "dof": dof,
+           "ci_inflation": None, "quantile": None}
+    if dof < 1:
+        return out  # a line through two points: no misfit check, no interval
+    birge = chi2 / dof
+    if birge > 1.0:  # scale estimated from the residuals: Student t with dof degrees of freedom
+        q = float(stats.t.ppf(0.5 + level / 2, dof))
+        inflate = math.sqrt(birge)
+    else:
+        q = float(stats.norm.ppf(0.5 + level / 2))
+        inflate = 1.0
+    half = q * inflate / math.sqrt(sxx)
+    out.update(low=float(slope - half), high=float(slope + half), ci_inflation=inflate, quantile=q)
+    return out

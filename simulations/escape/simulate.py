@@ -1,13 +1,14 @@
-"""Batched escape-time simulators: ``flow``, ``sde`` (eq. (3)) and ``discrete`` (the family's own step).
+"""Batched escape-time simulators: ``flow``, ``sde`` (eq. (3)) and ``discrete`` (any update rule).
 
 All paths advance together as rows of one tensor. Escaped rows are dropped every
-``compact_every`` steps (:meth:`theory.family.State.select` for optimizer state), so the cost
+``compact_every`` steps (the rule's ``select`` for optimizer state, :func:`theory.rule.select`;
+a rule without one is not compacted: its escaped rows keep stepping, ignored), so the cost
 follows the total time alive, not paths x max_steps; between compactions an escaped row is
 frozen in the record (its exit step is written once) and its further values are ignored. The
 escape test runs every step on the grid t_k = k dt (an Euler scheme monitored on its grid, which
 misses excursions inside a step: the time-step bias documented in docs/escape.md).
 
-Dynamics (time in the SDE's units; see :mod:`simulations.escape_model`):
+Dynamics (time in the SDE's units; see :mod:`simulations.escape.problems`):
 
 * ``flow``: theta += -grad f dt + eps dt^(1/alpha) xi.
 * ``sde``: eq. (3), Euler with step dt <= lr (h = dt / lr iterations per step). The drift uses the
@@ -29,7 +30,17 @@ Dynamics (time in the SDE's units; see :mod:`simulations.escape_model`):
   full gradient sample every dt with weight (1 - b2) h, whose size depends on dt when alpha < 2.
   At dt = lr one sde step is exactly one iteration of these moment recursions (the noise-injected
   iteration); tests/test_escape.py checks that dt = lr/2, lr/4 agree with it.
-* ``discrete``: :func:`theory.family.step_` with g = grad f(theta) + sigma zeta; dt = lr.
+  The sde is written for the family of eq. (2): it needs a registry member (``theory.rule.member_of``)
+  whose structure it knows (:func:`sde_unsupported` says why a rule cannot run it).
+* ``discrete``: ``rule.step`` (any :class:`theory.rule.UpdateRule`; a registry member is exactly
+  :func:`theory.family.step_`) with g = grad f(theta) + sigma zeta; dt = lr.
+
+Monitor terms (m, R^-1, q of Assumption 3 and the plug-in rate): m is the ``first_moment``
+read-out; for a registry member whose step is eq. (2)'s a_t q m / R, R and q come from the member's
+structure (R = denom_t, q the bias correction 1/(1 - b1^t), q = 1 - b1 for heavy ball); for any
+other rule (AdaBound's clip and RAdam's rectification included) q R^-1 = ``effective_stepsize`` / lr
+(q = 1, the bias correction folded into R). Without the read-outs
+those terms are missing and the checks that need them report ``unchecked``.
 
 ``warmup`` steps run first without the clock (a path that leaves is put back at the start), so the
 moments are in their running regime when the clock starts, as Lemma 1 and the proof of
@@ -38,16 +49,24 @@ transient.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from simulations.escape_model import EscapeConfig, basin_grad, basin_value, inside
+from simulations.escape.problems import basin_grad, basin_value, inside
 from simulations.levy import symmetric_stable
 from simulations.runtime import generator, resolve_device, resolve_dtype
-from theory.family import Hyper, State, denominator, get_member, init_state, step_
+from theory.family import Hyper, Member, State, denominator
+from theory.names import resolve
+from theory.rule import effective_stepsize, first_moment, member_of
+from theory.rule import select as select_runs
+
+if TYPE_CHECKING:
+    from simulations.escape.experiment import EscapeConfig
 
 
 class FreshNoise:
@@ -90,6 +109,34 @@ def a5_moment_order(alpha: float) -> float:
     return 2.0 if alpha == 2.0 else alpha / 3.0
 
 
+# The Member fields the sde below implements, and the values of each it knows.
+SDE_FORMS = {"k": ("grad", "momentum", "belief", "none"), "momentum": ("ema", "none"),
+             "eps_mode": ("outside", "inside", "both", "none")}
+SDE_FIELDS = {"name", "summary", "bias_correction", "max_v", "decoupled_weight_decay", *SDE_FORMS}
+
+
+def sde_unsupported(rule: Any) -> str | None:
+    """Why ``rule`` cannot run the eq. (3) sde (None: it can). Eq. (3) is written for the family of
+    eq. (2), so it needs a registry member, with a momentum EMA or none (heavy ball has no eq. (3)
+    form) and only the family structure implemented here (a member field this sde does not know,
+    set away from its default, is refused rather than ignored)."""
+    member = member_of(rule)
+    name = getattr(rule, "name", repr(rule))
+    if member is None:
+        return (f"--dynamics sde (eq. (3)) needs a registry member of the family; got {name} "
+                f"(--dynamics discrete runs any optimizer)")
+    if member.momentum == "heavy-ball":
+        return f"{member.name} (heavy-ball) has no eq. (3) form; use dynamics=discrete"
+    for key, known in SDE_FORMS.items():
+        if getattr(member, key) not in known:
+            return f"{member.name}: {key}={getattr(member, key)!r} has no eq. (3) form here; use dynamics=discrete"
+    for f in dataclasses.fields(Member):
+        if f.name not in SDE_FIELDS and f.default is not dataclasses.MISSING and getattr(member, f.name) != f.default:
+            return (f"{member.name}: {f.name}={getattr(member, f.name)!r} is not part of the eq. (3) sde here; "
+                    f"use dynamics=discrete")
+    return None
+
+
 class _Flow:
     def __init__(self, config: EscapeConfig, rows: int, like: torch.Tensor):
         self.dt = config.time_step
@@ -98,8 +145,8 @@ class _Flow:
     def step(self, theta, xi, k, c_left, c_right):
         theta.add_(basin_grad(theta, c_left, c_right), alpha=-self.dt).add_(xi, alpha=self.noise_coef)
 
-    def select(self, index):
-        pass
+    def select(self, index) -> bool:
+        return True
 
     def monitor_terms(self, theta, c_left, c_right):
         return None
@@ -108,8 +155,12 @@ class _Flow:
 class _SDE:
     """Euler scheme of eq. (3) whose dt -> 0 limit exists (see the module docstring)."""
 
-    def __init__(self, config: EscapeConfig, member: str, rows: int, like: torch.Tensor):
-        self.member = get_member(member)
+    def __init__(self, config: EscapeConfig, rule: Any, rows: int, like: torch.Tensor):
+        rule = resolve(rule)  # a name or a rule
+        reason = sde_unsupported(rule)
+        if reason:
+            raise ValueError(f"optimizers: {reason}")
+        self.member = member_of(rule)
         self.hyper = hyper_for(config)
         self.dt, self.lr, self.sigma = config.time_step, config.lr, config.noise_scale
         self.h = self.dt / self.lr  # iterations per step
@@ -167,10 +218,11 @@ class _SDE:
         denom = denominator(self.member, st, self.hyper)
         return (1.0 if denom is None else 1.0 / denom), q
 
-    def select(self, index):
+    def select(self, index) -> bool:
         self.m = self.m[index]
         self.state = self.state.select(index)
         self.m_noisy = self.state.m
+        return True
 
     def monitor_terms(self, theta, c_left, c_right):
         r_inv, q = self._r_inv_q()
@@ -178,42 +230,66 @@ class _SDE:
 
 
 class _Discrete:
-    def __init__(self, config: EscapeConfig, member: str, rows: int, like: torch.Tensor):
-        self.member = get_member(member)
+    """The optimizer itself: ``rule.step`` on g = grad f(theta) + sigma zeta (dt = lr)."""
+
+    def __init__(self, config: EscapeConfig, rule: Any, rows: int, like: torch.Tensor):
+        self.rule = rule = resolve(rule)  # a name or a rule
+        member = member_of(rule)
+        # R and q from the structure only where the step is eq. (2)'s a_t q m / R (not AdaBound's clip
+        # or RAdam's rectification: there the effective_stepsize read-out is the one that is right)
+        plain = member is not None and not getattr(member, "rectify", False) \
+            and getattr(member, "stepsize_clip", "none") == "none"
+        self.member = member if plain else None
         self.hyper = hyper_for(config)
         self.sigma, self.beta1 = config.noise_scale, config.beta1
-        self.state = init_state(self.member, like)
+        self.state = rule.init(like, self.hyper)
+        self.compacts = True  # False once the rule turned out to have no select()
 
     def step(self, theta, xi, k, c_left, c_right):
-        step_(self.member, self.state, theta, basin_grad(theta, c_left, c_right) + self.sigma * xi, self.hyper)
+        self.rule.step(self.state, theta, basin_grad(theta, c_left, c_right) + self.sigma * xi, self.hyper)
 
-    def select(self, index):
-        step = self.state.step
-        self.state = self.state.select(index)
-        self.state.step = step
+    def select(self, index) -> bool:
+        """Keep the runs ``index``; False (nothing changed) for a rule that cannot select runs."""
+        if not self.compacts:
+            return False
+        try:
+            self.state = select_runs(self.rule, self.state, index)
+        except NotImplementedError:
+            self.compacts = False
+        return self.compacts
 
     def monitor_terms(self, theta, c_left, c_right):
         st = self.state
+        m = first_moment(self.rule, st)
+        if self.member is None:  # q R^-1 from the read-out: effective_stepsize = a_t q R^-1, a_t = lr
+            eff = effective_stepsize(self.rule, st, self.hyper)
+            return (m, m, None, None) if eff is None else (m, m, eff / self.hyper.lr, 1.0)
         use_bc = self.member.bias_correction and self.member.momentum == "ema"
         q = 1.0 / (1.0 - self.beta1 ** st.step) if use_bc else 1.0
         if self.member.momentum == "heavy-ball":
             q = 1.0 - self.beta1  # heavy ball m = sum b1^j g is 1/(1 - b1) times the EMA
         denom = denominator(self.member, st, self.hyper)
         r_inv = 1.0 if denom is None else 1.0 / denom
-        return st.m, st.m, r_inv, q
+        return m, m, r_inv, q
 
 
-def _make_dynamics(config: EscapeConfig, label: str, rows: int, like: torch.Tensor):
+def _make_dynamics(config: EscapeConfig, rule: Any, rows: int, like: torch.Tensor):
     if config.dynamics == "flow":
         return _Flow(config, rows, like)
     if config.dynamics == "sde":
-        return _SDE(config, label, rows, like)
-    return _Discrete(config, label, rows, like)
+        return _SDE(config, rule, rows, like)
+    return _Discrete(config, rule, rows, like)
+
+
+# Why a monitor series is missing (the checks that need it report "unchecked" with this reason).
+MISSING_FIRST_MOMENT = "the rule has no first_moment read-out (m)"
+MISSING_STEPSIZE = "the rule has no effective_stepsize read-out (q R^-1 = effective stepsize / lr)"
 
 
 class _Monitor:
     """Accumulates, on the alive rows at every ``monitor_every`` steps, what the assumption checks
-    and the plug-in prediction need (as tensors; converted once at the end)."""
+    and the plug-in prediction need (as tensors; converted once at the end). A term the rule does
+    not expose (None) leaves its series empty; ``missing`` says why."""
 
     def __init__(self, config: EscapeConfig):
         self.alpha = config.tail_index
@@ -226,64 +302,113 @@ class _Monitor:
         self.r_mean: list[torch.Tensor] = []  # mean R per coordinate
         self.r_min: list[torch.Tensor] = []
         self.r_max: list[torch.Tensor] = []
+        self.missing: dict[str, str] = {}
 
     def record(self, k, theta, alive, terms, c_left, c_right):
         m, m_noisy, r_inv, q = terms
         w = alive.to(theta.dtype).unsqueeze(-1)
         count = w.sum()
         denom = count.clamp(min=1.0)
-        grad = basin_grad(theta, c_left, c_right)
-        f = basin_value(theta, c_left, c_right)
-        inner = ((grad / (1.0 + f).unsqueeze(-1)) * (q * m * r_inv)).sum(-1)
+        self.steps.append(k)
+        self.alive.append(count.squeeze())
+        if m is not None and r_inv is not None:
+            grad = basin_grad(theta, c_left, c_right)
+            f = basin_value(theta, c_left, c_right)
+            inner = ((grad / (1.0 + f).unsqueeze(-1)) * (q * m * r_inv)).sum(-1)
+            self.negative.append(((inner < 0) & alive).sum())
+        if m_noisy is not None:
+            self.m_moment.append((m_noisy.abs().pow(self.p) * w).sum(0) / denom)
+        else:
+            self.missing.setdefault("first_moment", MISSING_FIRST_MOMENT)
+        if r_inv is None:
+            self.missing.setdefault("effective_stepsize", MISSING_STEPSIZE)
+            return
         r_inv = torch.as_tensor(r_inv, dtype=theta.dtype, device=theta.device).expand_as(theta)
         r = 1.0 / r_inv
         big = torch.finfo(theta.dtype).max
-        self.steps.append(k)
-        self.alive.append(count.squeeze())
-        self.m_moment.append((m_noisy.abs().pow(self.p) * w).sum(0) / denom)
-        self.negative.append(((inner < 0) & alive).sum())
         self.r_inv_alpha.append((r_inv.pow(self.alpha) * w).sum(0) / denom)
         self.r_mean.append((r * w).sum(0) / denom)
         self.r_min.append(torch.where(w > 0, r, big).amin(0))
         self.r_max.append(torch.where(w > 0, r, -big).amax(0))
 
     def result(self) -> dict | None:
+        """The series at the checked times with paths alive; a missing series is None."""
         if not self.steps:
             return None
-        to_np = (lambda xs: torch.stack(xs).double().cpu().numpy())
-        alive = to_np(self.alive)
+        alive = torch.stack(self.alive).double().cpu().numpy()
         keep = alive > 0
+
+        def series(xs):
+            return torch.stack(xs).double().cpu().numpy()[keep] if xs else None
+
         return {
             "steps": np.asarray(self.steps)[keep],
             "alive": alive[keep],
             "moment_order_p": self.p,
-            "m_moment": to_np(self.m_moment)[keep],
-            "negative": to_np(self.negative)[keep],
-            "r_inv_alpha": to_np(self.r_inv_alpha)[keep],
-            "r_mean": to_np(self.r_mean)[keep],
-            "r_min": to_np(self.r_min)[keep],
-            "r_max": to_np(self.r_max)[keep],
+            "m_moment": series(self.m_moment),
+            "negative": series(self.negative),
+            "r_inv_alpha": series(self.r_inv_alpha),
+            "r_mean": series(self.r_mean),
+            "r_min": series(self.r_min),
+            "r_max": series(self.r_max),
+            "missing": dict(self.missing),
         }
 
 
-def simulate(config: EscapeConfig, label: str, noise=None, progress: bool = False) -> dict:
-    """Run ``config.paths`` paths of ``config.dynamics`` for one optimizer ``label`` ("flow" for the
-    flow) until they all escape or ``max_steps``. Returns exit times (horizon for censored paths),
-    escape flags, monitor data, the path-steps computed and the wall time."""
-    device = resolve_device(config.device)
-    dtype = resolve_dtype(config.dtype)
-    if noise is None:
-        noise = FreshNoise(config.tail_index, generator(config.seed, device), device, dtype, config.compact_every)
-    basin = config.basin
-    n, d = config.paths, basin.dim
-    c_left, c_right = basin.tensors(device, dtype)
-    theta = torch.tensor(config.start_point, device=device, dtype=dtype).expand(n, d).clone()
-    ids = torch.arange(n, device=device)
-    exit_step = torch.zeros(n, dtype=torch.int64, device=device)  # 0: not escaped (yet)
-    row_exit = torch.zeros(n, dtype=torch.int64, device=device)
-    dyn = _make_dynamics(config, label, n, theta)
-    monitor = _Monitor(config) if config.dynamics != "flow" else None
-    path_steps = 0
+class _Paths:
+    """The alive rows of one simulation: positions, path ids, exit steps, dynamics and monitor."""
+
+    def __init__(self, config: EscapeConfig, rule: Any, noise):
+        device = resolve_device(config.device)
+        dtype = resolve_dtype(config.dtype)
+        if noise is None:
+            noise = FreshNoise(config.tail_index, generator(config.seed, device), device, dtype, config.compact_every)
+        self.config, self.noise = config, noise
+        n, self.dim = config.paths, config.basin.dim
+        self.c_left, self.c_right = config.basin.tensors(device, dtype)
+        self.theta = torch.tensor(config.start_point, device=device, dtype=dtype).expand(n, self.dim).clone()
+        self.ids = torch.arange(n, device=device)
+        self.exit_step = torch.zeros(n, dtype=torch.int64, device=device)  # 0: not escaped (yet)
+        self.row_exit = torch.zeros(n, dtype=torch.int64, device=device)
+        self.dyn = _make_dynamics(config, rule, n, self.theta)
+        self.monitor = _Monitor(config) if config.dynamics != "flow" else None
+        self.start_row = self.theta[:1].clone()
+        self.path_steps = 0
+
+    def advance(self, kk: int) -> torch.Tensor:
+        """One step of every row (step ``kk`` counting the warm-up); True where a row is outside."""
+        xi = self.noise(kk, self.ids, self.dim)
+        self.dyn.step(self.theta, xi, kk, self.c_left, self.c_right)
+        self.path_steps += self.theta.shape[0]
+        return ~inside(self.theta, self.config.basin)
+
+    def restart(self, out: torch.Tensor) -> None:
+        """Warm-up: a path that leaves is put back at the start (the clock has not started)."""
+        self.theta.copy_(torch.where(out.unsqueeze(-1), self.start_row, self.theta))
+
+    def clock(self, k: int, out: torch.Tensor) -> None:
+        """Step ``k`` of the clock: first exits, and the monitor every ``monitor_every`` steps."""
+        self.row_exit = torch.where(out & (self.row_exit == 0), k, self.row_exit)
+        if self.monitor is not None and k % self.config.monitor_every == 0:
+            terms = self.dyn.monitor_terms(self.theta, self.c_left, self.c_right)
+            self.monitor.record(k, self.theta, self.row_exit == 0, terms, self.c_left, self.c_right)
+
+    def compact(self) -> int:
+        """Write the exit steps and drop the escaped rows (where the dynamics can); rows alive."""
+        self.exit_step[self.ids] = self.row_exit
+        keep = (self.row_exit == 0).nonzero().squeeze(-1)
+        if 0 < keep.numel() < self.theta.shape[0] and self.dyn.select(keep):
+            self.theta, self.ids, self.row_exit = self.theta[keep], self.ids[keep], self.row_exit[keep]
+        return int(keep.numel())
+
+
+def simulate(config: EscapeConfig, optimizer: Any = "flow", noise=None, progress: bool = False) -> dict:
+    """Run ``config.paths`` paths of ``config.dynamics`` for one optimizer (a name or an update rule;
+    ignored by the flow) until they all escape or ``max_steps``. Returns exit times (horizon for
+    censored paths), escape flags, monitor data, the path-steps computed and the wall time."""
+    rule = None if config.dynamics == "flow" else resolve(optimizer)
+    label = "flow" if rule is None else rule.name
+    paths = _Paths(config, rule, noise)
     start = time.perf_counter()
     bar = None
     if progress:
@@ -291,69 +416,58 @@ def simulate(config: EscapeConfig, label: str, noise=None, progress: bool = Fals
 
         bar = tqdm(total=config.max_steps, desc=f"{config.dynamics}:{label}", unit="step", leave=False)
     k = 0
-    warm = config.warmup
-    start_row = theta[:1].clone()
+    warm, every = config.warmup, config.compact_every
     for kk in range(1, warm + config.max_steps + 1):
-        xi = noise(kk, ids, d)
-        dyn.step(theta, xi, kk, c_left, c_right)
-        path_steps += theta.shape[0]
-        out = ~inside(theta, basin)
+        out = paths.advance(kk)
         if kk <= warm:  # warm-up: moments reach their running regime; a path that leaves restarts
-            theta.copy_(torch.where(out.unsqueeze(-1), start_row, theta))
+            paths.restart(out)
             continue
         k = kk - warm
-        row_exit = torch.where(out & (row_exit == 0), k, row_exit)
-        if monitor is not None and k % config.monitor_every == 0:
-            monitor.record(k, theta, row_exit == 0, dyn.monitor_terms(theta, c_left, c_right), c_left, c_right)
-        if k % config.compact_every == 0 or k == config.max_steps:
-            exit_step[ids] = row_exit
-            keep = (row_exit == 0).nonzero().squeeze(-1)
+        paths.clock(k, out)
+        if k % every == 0 or k == config.max_steps:
+            alive = paths.compact()
             if bar is not None:
-                bar.update(config.compact_every if k % config.compact_every == 0 else k % config.compact_every)
-                bar.set_postfix(alive=int(keep.numel()))
-            if keep.numel() == 0:
+                bar.update(every if k % every == 0 else k % every)
+                bar.set_postfix(alive=alive)
+            if alive == 0:
                 break
-            if keep.numel() < theta.shape[0]:
-                theta, ids, row_exit = theta[keep], ids[keep], row_exit[keep]
-                dyn.select(keep)
     if bar is not None:
         bar.close()
-    exit_np = exit_step.cpu().numpy()
+    exit_np = paths.exit_step.cpu().numpy()
     escaped = exit_np > 0
-    dt = config.time_step
-    exit_time = np.where(escaped, exit_np * dt, config.horizon)
     return {
         "label": label,
         "exit_step": exit_np,
-        "exit_time": exit_time,
+        "exit_time": np.where(escaped, exit_np * config.time_step, config.horizon),
         "escaped": escaped,
-        "path_steps": int(path_steps),
+        "path_steps": int(paths.path_steps),
         "steps_run": int(k),
         "seconds": time.perf_counter() - start,
-        "monitor": monitor.result() if monitor is not None else None,
+        "monitor": paths.monitor.result() if paths.monitor is not None else None,
     }
 
 
-def noise_free_direction_ratio(config: EscapeConfig, label: str, steps: int | None = None) -> float | None:
+def noise_free_direction_ratio(config: EscapeConfig, optimizer: Any, steps: int | None = None) -> float | None:
     """Assumption 3's ||m^_t|| >= tau ||grad f(theta^_t)|| on the noise-free solution (upsilon = 0,
     sigma = 0) from the same start: the smallest ratio ||m^_t|| / ||grad f(theta^_t)|| over t >= 1
-    (None when the start is the minimum: both sides are 0)."""
+    (None when the start is the minimum: both sides are 0, or when the rule has no first moment)."""
     if config.dynamics == "flow":
         return None
-    quiet = EscapeConfig(**{**{f: getattr(config, f) for f in config.__dataclass_fields__},
-                            "noise_scale": 0.0, "paths": 2, "device": "cpu", "dtype": "float64"})
+    quiet = dataclasses.replace(config, noise_scale=0.0, paths=2, device="cpu", dtype="float64")
     device, dtype = torch.device("cpu"), torch.float64
     c_left, c_right = quiet.basin.tensors(device, dtype)
     theta = torch.tensor(quiet.start_point, dtype=dtype).expand(1, quiet.basin.dim).clone()
     if float(basin_grad(theta, c_left, c_right).norm()) == 0.0:
         return None
-    dyn = _make_dynamics(quiet, label, 1, theta)
+    dyn = _make_dynamics(quiet, resolve(optimizer), 1, theta)
     zeros = torch.zeros_like(theta)
     ratio = math.inf
     for k in range(1, (steps or min(quiet.max_steps, 400)) + 1):  # no warm-up: the transient is the point
         dyn.step(theta, zeros, k, c_left, c_right)
         g = float(basin_grad(theta, c_left, c_right).norm())
-        m = float(dyn.monitor_terms(theta, c_left, c_right)[0].norm())
+        m = dyn.monitor_terms(theta, c_left, c_right)[0]
+        if m is None:
+            return None
         if g > 1e-12:
-            ratio = min(ratio, m / g)
+            ratio = min(ratio, float(m.norm()) / g)
     return ratio if math.isfinite(ratio) else None

@@ -34,8 +34,6 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from simulations.runtime import generator
-
 PROBLEMS = ("quadratic", "rosenbrock", "robust-regression", "mlp")
 
 
@@ -319,4 +317,4 @@ def make_problem(name: str) -> Problem:
 
 
 __all__ = ["PROBLEMS", "Problem", "Quadratic", "LogRosenbrock", "RobustRegression", "TanhMLP",
-           "make_problem", "sgd_quadratic_expected_grad_sq", "log_rosenbrock_constants", "generator"]
+           "make_problem", "sgd_quadratic_expected_grad_sq", "log_rosenbrock_constants"]

@@ -2,8 +2,10 @@
 
 A summary is JSON-safe. For each config (one problem + optimizer setting, ``seeds`` runs) it gives
 R(T) and R(T)/T with Student-t 95% intervals over seeds, the fitted slope of log R against log T
-(95% CI: percentile bootstrap over seeds, see :func:`regret_slope`), Theorem 1's right-hand side and whether R(T) <= RHS held at every checkpoint of every run, the
-monitors of Theorem 1's hypotheses, and Corollary 1's bound where beta1 decays.
+(95% CI: percentile bootstrap over seeds, see :func:`regret_slope`), Theorem 1's right-hand side and
+whether R(T) <= RHS held at every checkpoint of every run, the monitors of Theorem 1's hypotheses,
+and Corollary 1's bound where beta1 decays. :func:`reddi_reproduction` turns the summaries of the
+Reddi presets into Reddi et al.'s qualitative result. Nothing here depends on which rule ran.
 """
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ import math
 import numpy as np
 import torch
 
-from simulations.regret_core import BatchResult
-from theory.stats import bootstrap_power_law_slope, fit_power_law, mean_ci
+from simulations.regret.problems import ProblemConfig
+from simulations.regret.simulate import BatchResult
 from theory.assumptions import (monitor_beta1_schedule, monitor_bounded, monitor_from_counts,
                                 monitor_gamma)
+from theory.stats import bootstrap_power_law_slope, fit_power_law, mean_ci
 
 # Theorem 1's hypotheses that its proof uses; the run's own D_inf (max over t of ||x_t - x*||_inf and
 # the iterate diameter) is plugged in, so the diameter hypothesis holds by construction there.
@@ -189,49 +192,60 @@ def summarise(result: BatchResult, slope_ci: bool = True) -> list[dict]:
     """One summary dict per config of ``result``.
 
     Theorem 1 / Corollary 1 blocks and their monitors are present only for runs of the method the
-    theorem analyses (adaptive member, no bias correction); bias-corrected runs carry
-    ``theorem1_not_applicable`` instead. ``slope_ci`` False skips the bootstrap (the search uses
-    only the point slope).
+    theorem analyses (adaptive rule, no bias correction); bias-corrected runs carry
+    ``theorem1_not_applicable`` instead, and runs of a rule outside the registry for which the bound
+    could not be evaluated carry ``theorem1_unchecked`` (the reason). ``rule_notes``: what the rule
+    could not honour (only when there is something). ``slope_ci`` False skips the bootstrap (the
+    search uses only the point slope).
     """
-    v, S, cps = result.values, result.seeds, result.checkpoints
-    T = cps[-1]
-    i10 = _checkpoint_at(cps, T / 10)
-    adaptive = "rhs_total" in v
+    adaptive = "rhs_total" in result.values
     out = []
-    for c, (problem, opt) in enumerate(zip(result.problems, result.optimizers)):
-        sl = slice(c * S, (c + 1) * S)
-        regret = v["regret"][:, sl]
-        avg = v["avg_regret"][:, sl]
-        mean_curve = regret.mean(1).tolist()
-        entry = {
-            "member": result.member,
-            "problem": problem.as_dict(),
-            "optimizer": {"lr": opt.lr, "beta1": opt.beta1, "beta2": opt.beta2, "eps": opt.eps,
-                          "beta1_decay": result.beta1_decay, "lr_decay": "inverse-sqrt"},
-            "bias_correction": result.bias_correction,
-            "seeds": S, "seed": result.seed, "steps": T,
-            "checkpoints": cps,
-            "regret_mean_curve": mean_curve,
-            "avg_regret_mean_curve": avg.mean(1).tolist(),
-            "regret": _ci(regret[-1]),
-            "avg_regret": _ci(avg[-1]),
-            "avg_regret_per_seed": avg[-1].tolist(),
-            "avg_regret_at_T_over_10": {"T": cps[i10], **_ci(avg[i10])},
-            "avg_regret_ratio": float(avg[-1].mean() / avg[i10].mean()) if float(avg[i10].mean()) != 0 else None,
-            "slope_log_regret": regret_slope(cps, regret, ci=slope_ci),
-            "regret_linear_fit": fit_linear_sqrt(cps, regret),
-            "x_final": (result.x_final[sl, 0].tolist() if problem.dim == 1 else None),
-            "x_tail_mean": _ci(result.x_tail_mean[sl, 0]) if problem.dim == 1 else None,
-            "x_star": (v["x_star_final"][sl, 0].tolist() if problem.dim == 1 else None),
-        }
+    for c in range(len(result.problems)):
+        sl = slice(c * result.seeds, (c + 1) * result.seeds)
+        entry = _entry(result, c, sl, slope_ci)
         if adaptive:
             entry.update(_bound_summary(result, c, sl, slope_ci))
         elif result.bias_correction:
             entry["theorem1_not_applicable"] = (
                 "bias correction: the update divides by v_t/(1-beta2^t) and scales m_t by 1/(1-beta1^t); "
                 "Theorem 1 analyses the method without it, so no RHS or hypothesis monitors are reported")
+        elif result.theorem1_unchecked:
+            entry["theorem1_unchecked"] = result.theorem1_unchecked
+        if result.rule_notes:
+            entry["rule_notes"] = list(result.rule_notes)
         out.append(entry)
     return out
+
+
+def _entry(result: BatchResult, c: int, sl: slice, slope_ci: bool) -> dict:
+    """The regret part of config ``c``'s summary (runs ``sl``)."""
+    v, S, cps = result.values, result.seeds, result.checkpoints
+    problem, opt = result.problems[c], result.optimizers[c]
+    T = cps[-1]
+    i10 = _checkpoint_at(cps, T / 10)
+    regret = v["regret"][:, sl]
+    avg = v["avg_regret"][:, sl]
+    return {
+        "member": result.member,
+        "problem": problem.as_dict(),
+        "optimizer": {"lr": opt.lr, "beta1": opt.beta1, "beta2": opt.beta2, "eps": opt.eps,
+                      "beta1_decay": result.beta1_decay, "lr_decay": "inverse-sqrt"},
+        "bias_correction": result.bias_correction,
+        "seeds": S, "seed": result.seed, "steps": T,
+        "checkpoints": cps,
+        "regret_mean_curve": regret.mean(1).tolist(),
+        "avg_regret_mean_curve": avg.mean(1).tolist(),
+        "regret": _ci(regret[-1]),
+        "avg_regret": _ci(avg[-1]),
+        "avg_regret_per_seed": avg[-1].tolist(),
+        "avg_regret_at_T_over_10": {"T": cps[i10], **_ci(avg[i10])},
+        "avg_regret_ratio": float(avg[-1].mean() / avg[i10].mean()) if float(avg[i10].mean()) != 0 else None,
+        "slope_log_regret": regret_slope(cps, regret, ci=slope_ci),
+        "regret_linear_fit": fit_linear_sqrt(cps, regret),
+        "x_final": (result.x_final[sl, 0].tolist() if problem.dim == 1 else None),
+        "x_tail_mean": _ci(result.x_tail_mean[sl, 0]) if problem.dim == 1 else None,
+        "x_star": (v["x_star_final"][sl, 0].tolist() if problem.dim == 1 else None),
+    }
 
 
 def _finite_ratio_max(regret: torch.Tensor, rhs: torch.Tensor) -> float | None:
@@ -248,13 +262,12 @@ def _finite_ratio_max(regret: torch.Tensor, rhs: torch.Tensor) -> float | None:
     return float(ratios.max()) if ratios.numel() else None
 
 
-def _bound_summary(result: BatchResult, c: int, sl: slice, slope_ci: bool = True) -> dict:
+def _monitors(result: BatchResult, c: int, sl: slice) -> dict:
+    """The hypothesis monitors of Theorem 1 / Corollary 1 for config ``c`` (runs ``sl``)."""
     v, S, T = result.values, result.seeds, result.checkpoints[-1]
     opt = result.optimizers[c]
-    problem = result.problems[c]
-    d = problem.dim
-    regret, rhs = v["regret"][:, sl], v["rhs_total"][:, sl]
-    monitors = {
+    d = result.problems[c].dim
+    return {
         "v_nondecreasing": monitor_from_counts("v_t <= v_{t+1} per coordinate (Theorem 1)",
                                                v["v_drops"][-1, sl].long(), (T - 1) * d,
                                                v["v_first_drop"][-1, sl].long()),
@@ -270,6 +283,13 @@ def _bound_summary(result: BatchResult, c: int, sl: slice, slope_ci: bool = True
         "v_below_G_squared": monitor_bounded("v_{t,i} <= G_inf^2 (step in the proof of Corollary 1)",
                                              v["v_max_seen"][-1, sl], v["grad_bound"][sl] ** 2),
     }
+
+
+def _bound_summary(result: BatchResult, c: int, sl: slice, slope_ci: bool = True) -> dict:
+    """Theorem 1 / Corollary 1 blocks of config ``c``: the RHS, where R(T) <= RHS held, the monitors."""
+    v, S = result.values, result.seeds
+    regret, rhs = v["regret"][:, sl], v["rhs_total"][:, sl]
+    monitors = _monitors(result, c, sl)
     ok = torch.ones(S, dtype=torch.bool)
     for name in THEOREM1_HYPOTHESES:
         ok &= torch.tensor(monitors[name].details["per_run"])
@@ -307,3 +327,54 @@ def _bound_summary(result: BatchResult, c: int, sl: slice, slope_ci: bool = True
         },
         "monitors": {k: m.as_dict() for k, m in monitors.items()},
     }
+
+
+# Reddi et al.'s result is about these two registry members (Adam and AMSGrad, Theorem 1 and Section 4
+# of "On the convergence of Adam and beyond"), whatever the subject of the ledger is.
+REDDI_DIVERGENT, REDDI_CONVERGENT = "adam", "amsgrad"
+REDDI_PRESETS = ("reddi-periodic", "reddi-periodic-bias-corrected")
+REDDI_RATE_FRACTION = 0.5  # non-vanishing: lower bound on the linear part a of R(t) = a t + b sqrt(t) + c >= r / 2
+
+
+def reddi_reproduction(summaries: list[dict], divergent: str = REDDI_DIVERGENT,
+                       convergent: str = REDDI_CONVERGENT) -> dict:
+    """Reddi et al.'s qualitative result on the deterministic 1-D problem, per member and setting.
+
+    The mean gradient is r = (big - (period - 1) small) / period > 0, so x* = -1 and iterates that
+    settle at x_bar pay R(T)/T -> r (1 + x_bar). ``to_plus_one``: x averaged over the last 10% of
+    steps > 0.9 (the wrong end). ``non_vanishing`` tests the linear part of the regret directly:
+    R(t) = a t + b sqrt(t) + c is fitted by least squares over the checkpoints in [T/100, T]
+    (:func:`linear_rate`; on this problem the regret per step is a constant plus an oscillation that
+    fades like 1/sqrt(t), which biases a two-window growth exponent towards 0.5), and the one-sided
+    95% lower bound on a must be >= r/2 (:data:`REDDI_RATE_FRACTION`), with to_plus_one. The local
+    growth exponents of R over the last two decades before T and before T/10 are reported, not
+    tested. Reproduced when the regret of ``divergent`` (Adam) is non-vanishing in this sense and
+    ``convergent`` (AMSGrad) heads to -1 (x_tail < -0.5). Deterministic problem: the bound on a
+    comes from the fit residuals.
+    """
+    rows = []
+    for s in summaries:
+        if s["preset"] not in REDDI_PRESETS:
+            continue
+        drift = ProblemConfig(**s["problem"]).drift_rate
+        x_tail = s["x_tail_mean"]["estimate"]
+        to_plus = x_tail > 0.9
+        inc = increment_rates(s)
+        inc_early = increment_rates(s, end=s["checkpoints"][-1] / 10)
+        fit = linear_rate(s)
+        growing = bool(fit is not None and drift > 0 and fit["a_low"] >= REDDI_RATE_FRACTION * drift)
+        rows.append({"preset": s["preset"], "member": s["member"], "lr": s["optimizer"]["lr"],
+                     "bias_correction": s["bias_correction"], "x_tail_mean": x_tail,
+                     "avg_regret": s["avg_regret"]["estimate"], "drift_rate": drift, "steps": s["steps"],
+                     "avg_regret_ratio_last_decade": s["avg_regret_ratio"], "to_plus_one": to_plus,
+                     "regret_rate_per_step": [inc["rate_1"], inc["rate_2"]], "rate_horizons": inc["horizons"],
+                     "local_growth_exponent": inc["exponent"],
+                     "local_growth_exponent_at_T_over_10": inc_early["exponent"],
+                     "linear_rate_fit": fit, "regret_growing_linearly": growing,
+                     "non_vanishing": bool(to_plus and growing)})
+    bad = [r for r in rows if r["member"] == divergent]
+    good = [r for r in rows if r["member"] == convergent]
+    ok = bool(bad and good and all(r["non_vanishing"] for r in bad) and all(r["x_tail_mean"] < -0.5 for r in good))
+    return {"reproduced": ok, "rows": rows,
+            "test": "to_plus_one (x_tail > 0.9) and the one-sided 95% lower bound on a in a least-squares fit "
+                    f"R(t) = a t + b sqrt(t) + c over [T/100, T] >= {REDDI_RATE_FRACTION} r (r = drift)"}
