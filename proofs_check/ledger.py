@@ -187,12 +187,16 @@ def _reason_for(claim: dict, mine: list[dict], missing: dict[str, str]) -> str:
         failed = sum(r["verdict"] in ("fails", "assumption-violated") for r in used)
         reason = (f"only proof steps checked ({len(used)} step row{'s' if len(used) > 1 else ''}"
                   f"{f', {failed} of them false' if failed else ''}; no row on the statement)")
-        rest = _unchecked_reason(claim, missing)
+        inconclusive = _inconclusive(mine)
+        rest = inconclusive or _unchecked_reason(claim, missing)
         return reason if rest == "no check produced a row" else f"{reason}; {rest}"
-    inconclusive = [r for r in mine if r["verdict"] == "unchecked"]
-    if inconclusive:
-        return "inconclusive: " + " | ".join(" ".join(str(r["evidence"]).split()) for r in inconclusive)
-    return _unchecked_reason(claim, missing)
+    return _inconclusive(mine) or _unchecked_reason(claim, missing)
+
+
+def _inconclusive(mine: list[dict]) -> str:
+    """The evidence of a claim's "unchecked" rows (why they could not decide), or ""."""
+    rows = [r for r in mine if r["verdict"] == "unchecked"]
+    return ("inconclusive: " + " | ".join(" ".join(str(r["evidence"]).split()) for r in rows)) if rows else ""
 
 
 def build_ledger(rows: list[dict], missing: dict[str, str] | None = None,

@@ -8,12 +8,13 @@ what could not be checked and why.
 """
 from __future__ import annotations
 
+import dataclasses
 import html
 import os
 from pathlib import Path
 
 from simulations.experiments import DEFAULT_BASELINE, EXPERIMENTS
-from simulations.records import write_text_atomic
+from simulations.records import read_json, write_json_atomic, write_text_atomic
 from simulations.report import run_report
 from theory.names import resolve
 from theory.testing import check_invariants
@@ -65,11 +66,16 @@ def run_audit(optimizer: str, out: str | os.PathLike, baseline: str = DEFAULT_BA
     sections = (invariants_section(invariants),)
     result = run_report(Path(out), scale=scale, device=device, progress=progress, experiments=experiments,
                         subject=optimizer, baseline=baseline, sections=sections,
-                        title=f"amlab audit: {subject_rule.name} against {baseline_rule.name}")
+                        title=f"amlab audit: {subject_rule.name} against {baseline_rule.name}"
+                              + (" (smoke scale: a trial run, its verdicts decide nothing)" if scale == "smoke" else ""))
     groups = digest(result["ledger"], invariants)
     result.update(invariants=invariants, digest=groups)
     page = Path(result["index"]).read_text(encoding="utf-8")
     marker = '<section id="ledger">'
     page = page.replace(marker, digest_section(groups) + marker, 1)
     write_text_atomic(result["index"], page)
+    summary_path = Path(out) / "report.json"
+    summary = read_json(summary_path)
+    summary.update(invariants=[dataclasses.asdict(r) for r in invariants], digest=groups)
+    write_json_atomic(summary_path, summary)
     return result

@@ -21,7 +21,7 @@ from simulations.toys import experiment as toys_experiment
 EXPERIMENT_MODULES = {"toys": toys_experiment, "escape": escape_experiment, "regret": regret_experiment,
                       "nonconvex": nonconvex_experiment}
 EXPERIMENTS = tuple(EXPERIMENT_MODULES)
-SCALES = ("quick", "full")
+SCALES = ("smoke", "quick", "full")  # smoke: seconds, for tests and examples; its verdicts mean nothing
 DEFAULT_SUBJECT, DEFAULT_BASELINE = "adamomentum", "adam"
 
 

@@ -209,8 +209,8 @@ class TorchOptimizerRule(Rule):
     def _settable(self, key: str) -> bool:
         return key in self.defaults and key not in self.kwargs
 
-    def _group_settings(self, hyper: Hyper, t: int, runs: int) -> list[dict]:
-        """The options this step, one dict per run."""
+    def _run_settings(self, hyper: Hyper, t: int, runs: int) -> list[dict]:
+        """The options at step ``t``, one dict per run."""
         columns = {}
         if self._settable("lr"):
             lr = _per_run(hyper.lr, runs)
@@ -228,10 +228,12 @@ class TorchOptimizerRule(Rule):
 
     def init(self, params, hyper):
         runs = params.shape[0]
-        settings = self._group_settings(hyper, 1, runs)
+        settings = self._run_settings(hyper, 1, runs)
         keys: dict[tuple, int] = {}
         group_of = [keys.setdefault(tuple(sorted(s.items())), len(keys)) for s in settings]
-        leaves = [params[i].detach().clone().requires_grad_(False) for i in range(runs)]
+        leaves = [params[i].detach().clone() for i in range(runs)]
+        for leaf in leaves:
+            leaf.grad = torch.zeros_like(leaf)  # filled in place every step
         groups = [{"params": [], **dict(key)} for key in keys]
         for leaf, g in zip(leaves, group_of):
             groups[g]["params"].append(leaf)
@@ -240,14 +242,19 @@ class TorchOptimizerRule(Rule):
 
     def step(self, state, params, grad, hyper):
         state.step += 1
-        settings = self._group_settings(hyper, state.step, len(state.params))
+        # Runs of one group share their values at every step (same hyperparameters, same schedule),
+        # so each group takes the settings of its first run.
+        settings = self._run_settings(hyper, state.step, len(state.params))
+        first_run = {}
         for run, group_index in enumerate(state.group_of):
+            first_run.setdefault(group_index, run)
+        for group_index, run in first_run.items():
             state.optimizer.param_groups[group_index].update(settings[run])
-        grads = grad.detach().clone()  # some optimizers add weight decay into p.grad in place
         with torch.no_grad():
-            for i, leaf in enumerate(state.params):
-                leaf.copy_(params[i])  # the experiment may have moved params (projection)
-                leaf.grad = grads[i]
+            rows = list(params.unbind(0))
+            torch._foreach_copy_(state.params, rows)  # the experiment may have moved params (projection)
+            # a fresh copy of the gradient each step: some optimizers add weight decay into p.grad
+            torch._foreach_copy_([p.grad for p in state.params], list(grad.unbind(0)))
             state.optimizer.step()
             torch.stack(state.params, out=params)
 

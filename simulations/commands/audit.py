@@ -15,7 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the method to audit: a registry name, an installed plugin, or "
                              "module.path:Attribute[:key=value...] (a torch optimizer or a rule)")
     parser.add_argument("--baseline", type=optimizer_name, default="adam", help="compared with (default: adam)")
-    parser.add_argument("--scale", choices=("quick", "full"), default="quick", help="experiment scale (default: quick)")
+    parser.add_argument("--scale", choices=("smoke", "quick", "full"), default="quick",
+                        help="experiment scale (default: quick; smoke runs in seconds and decides nothing: for "
+                             "trying the command out)")
     parser.add_argument("--only", default=",".join(EXPERIMENTS),
                         help=f"comma-separated subset of: {', '.join(EXPERIMENTS)} (default: all)")
     parser.add_argument("--out", default="amlab-out/audit", help="output folder (default: amlab-out/audit)")

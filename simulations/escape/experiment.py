@@ -219,7 +219,8 @@ def run_single(config: EscapeConfig, progress: bool = False) -> dict:
 PRESETS = ("getoor", "ip", "lemma1", "prop1", "alpha")
 
 # paths, step budget multiplier
-SCALES = {"quick": {"paths": 200, "steps": 1.0, "paths_flow": 1200, "warmup": 150},
+SCALES = {"smoke": {"paths": 40, "steps": 0.1, "paths_flow": 120, "warmup": 20},  # tests/examples only
+          "quick": {"paths": 200, "steps": 1.0, "paths_flow": 1200, "warmup": 150},
           "full": {"paths": 4000, "steps": 10.0, "paths_flow": 20000, "warmup": 2000}}
 
 

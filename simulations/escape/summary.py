@@ -172,10 +172,12 @@ def _getoor(runs: list[dict]) -> dict:
     rows = []
     for run in runs:
         r = run["results"]["flow"]
-        mp = r["prediction"]["measured_over_predicted"]
+        # no estimate (every path censored) gives no ratio: the row says so with None
+        mp = r["prediction"].get("measured_over_predicted") or {}
+        bias = {key: (mp[part] - 1 if mp.get(part) is not None else None)
+                for key, part in (("bias", "estimate"), ("bias_low", "low"), ("bias_high", "high"))}
         rows.append({"key": run["key"], "alpha": run["config"].tail_index, "dt": run["config"].time_step,
-                     "exact": r["prediction"]["value"], "measured": r["mean_escape_time"]["estimate"],
-                     "bias": mp["estimate"] - 1, "bias_low": mp["low"] - 1, "bias_high": mp["high"] - 1})
+                     "exact": r["prediction"]["value"], "measured": r["mean_escape_time"]["estimate"], **bias})
     return {"bias_table": rows}
 
 
@@ -184,7 +186,7 @@ def _ip(runs: list[dict]) -> dict:
     est = [run["results"]["flow"]["mean_escape_time"] for run in runs]
     return {"exponent_vs_noise_scale": weighted_slope(x, [e["estimate"] for e in est], [e["log_se"] for e in est]),
             "predicted_exponent": -runs[0]["config"].tail_index,
-            "ratios": {run["key"]: run["results"]["flow"]["prediction"]["measured_over_predicted"] for run in runs}}
+            "ratios": {run["key"]: run["results"]["flow"]["prediction"].get("measured_over_predicted") for run in runs}}
 
 
 def _lemma1(runs: list[dict]) -> dict:

@@ -113,6 +113,7 @@ def run_config(config: NonconvexConfig, device: str = "auto", progress: bool = F
 # ---- presets, the verify/report contract ---------------------------------------------------
 
 SCALES = {
+    "smoke": {"steps": 200, "seeds": 4, "grid_points": 12},  # tests and examples only: decides nothing
     "quick": {"steps": 2000, "seeds": 16, "grid_points": 30},
     "full": {"steps": 20000, "seeds": 64, "grid_points": 50},
 }

@@ -14,7 +14,7 @@ default subject and baseline these are exactly the members the presets have alwa
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from simulations.records import make_record
 from simulations.regret.figures import write_outputs  # noqa: F401  (the experiment's output writer)
@@ -28,7 +28,7 @@ from simulations.runtime import resolve_device, resolve_dtype
 from theory.family import REGISTRY
 from theory.names import resolve
 
-SCALES = ("quick", "full")
+SCALES = ("smoke", "quick", "full")  # smoke: seconds, for tests and examples; its numbers decide nothing
 
 
 @dataclass(frozen=True)
@@ -79,11 +79,14 @@ def search_members(scale: str = "quick", subject=DEFAULT_SUBJECT, baseline=DEFAU
 
 def _check_scale(scale: str) -> None:
     if scale not in SCALES:
-        raise ValueError(f"scale must be 'quick' or 'full', got {scale!r}")
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
 
 
 def presets(scale: str = "quick", subject=DEFAULT_SUBJECT, baseline=DEFAULT_BASELINE) -> list[Preset]:
     """The standard presets; "quick" fits in 60 s on 2 CPU cores, "full" is the long version."""
+    if scale == "smoke":  # the quick presets, 20x shorter, at most 2 seeds
+        return [replace(p, steps=max(200, p.steps // 20), seeds=min(p.seeds, 2))
+                for p in presets("quick", subject, baseline)]
     full = scale == "full"
     many, theorem = member_lists(subject, baseline)
     reddi = ProblemConfig("periodic", period=101, big=1010.0, small=10.0)

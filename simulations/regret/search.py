@@ -43,6 +43,7 @@ ALPHA = 0.05  # family-wise error of the lower bounds on R(T)/T (Bonferroni over
 # The search's sizes per scale; which methods it tries is the experiment's choice
 # (:func:`simulations.regret.experiment.search_members`).
 SEARCH_SIZES = {
+    "smoke": {"configs_per_member": 4, "steps": 300, "confirm_factor": 2, "seeds": 2},
     "quick": {"configs_per_member": 32, "steps": 3_000, "confirm_factor": 4, "seeds": 8},
     "full": {"configs_per_member": 256, "steps": 50_000, "confirm_factor": 10, "seeds": 16},
 }

@@ -190,6 +190,8 @@ def run_toys(config: ToyConfig = ToyConfig(), device: str = "auto", progress: bo
 # --- the experiment contract -----------------------------------------------------------------------
 
 SCALES = {
+    "smoke": {"toys": dict(starts=2, seeds=1, steps=100),  # tests and examples only: decides nothing
+              "stepsize": dict(peak_slopes=(1.0,), steps=600)},
     "quick": {"toys": dict(starts=6, seeds=2, steps=400),
               "stepsize": dict(peak_slopes=(0.01, 1.0), steps=3000)},
     "full": {"toys": dict(starts=12, seeds=5, steps=1000),
