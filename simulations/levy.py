@@ -13,16 +13,48 @@ V ~ U(-pi/2, pi/2), W ~ Exp(1); at alpha = 1 it is tan(V). The tail of X comes f
 
 * the uniforms are drawn in float64 (a 2^-53 grid) even for float32 output, so the largest
   samples are limited by the law, not by a 2^-24 uniform grid;
-* h = pi/2 - |V| (the distance to the singularity) is computed in float64 and every factor is
-  rewritten in terms of h or |V| without cancellation: cos V = sin h, cos((1-alpha)V) =
-  sin((1 - |1-alpha|) pi/2 + |1-alpha| h), sin(alpha |V|) = sin((2 - alpha) pi/2 + alpha h)
-  for alpha > 1, tan|V| = cos h / sin h at alpha = 1;
+* with t = V / (pi/2) = 2U - 1 (exact), h = pi/2 - |V| = (1 - |t|) pi/2 (the distance to the
+  singularity) is computed in float64 and every factor is rewritten in terms of h or |V| without
+  cancellation: cos V = sin h, cos((1-alpha)V) = sin((1 - c) pi/2 + c h) with c = |1 - alpha|,
+  and sin(alpha |V|) = sin(pi - alpha |V|) = sin((2 - alpha) pi/2 + alpha h);
 * nothing is clamped except the two measure-zero grid points that would make the formula
-  0/0 or x/0: U = 0 exactly (h = 0, probability 2^-53) is moved to the middle of its grid cell,
-  and W = 0 exactly (probability 2^-53) likewise. No sample is truncated, no NaN replaced.
+  0/0 or x/0: U = 0 exactly (t = -1, V = -pi/2, h = 0, probability 2^-53) is moved to the middle
+  of its grid cell (h = 2^-54 pi/2), and W = 0 exactly (probability 2^-53) likewise
+  (W = -log1p(-2^-54)); :func:`cms_transform` applies the same rule to any |t| >= 1 it is given.
+  No sample is truncated, no NaN replaced.
 
-In float32 a sample whose true value exceeds float32's range (possible only for small alpha,
-roughly alpha < 0.5, at probability ~1e-16 per sample) becomes +-inf; use float64 there.
+Angles stay inside (0, pi), so every sine is positive and every log finite (no NaN):
+
+* float64 output (bit-identical to the sampler before issue 13): for alpha > 1 the angle
+  fl(fl(alpha h) + fl((2 - alpha) pi/2)) has exact value at most alpha H + (2 - alpha) H = 2H =
+  fl(pi) (H = fl(pi/2) >= h, 2 - alpha exact) plus two half-ulp roundings (<= 2.2e-16 + 1.1e-16),
+  so it rounds to at most nextafter(fl(pi)), which is above pi (sin < 0, the NaN of issue 13).
+  It is clamped to fl(pi) < pi: the clamp moves only that one value, by one ulp, and only
+  where the result was NaN before, so every finite sample is unchanged bit for bit; the moved
+  angle is within 1.5 ulp of its exact value, the accuracy of every other angle near pi.
+* float32 output: sin(alpha |V|) is the sine of theta = min(alpha |V|, (2 - alpha) pi/2 +
+  alpha h), the two float32 expressions of the same sine (x and pi - x). Their exact sum is pi and
+  each carries a relative rounding error of a few 2^-24, so theta <= pi/2 + 4e-7 < pi and theta
+  >= 0, with theta = 0 only at t = 0 exactly (X = 0, right). No clamp at all, and the small
+  angle near V = 0 keeps full relative accuracy (sin(alpha |V|) directly), the small angle near
+  |V| = pi/2 too (the h form). For alpha <= 1, theta = alpha |V| <= alpha pi/2 already; at
+  alpha = 1, tan |V| = sin(|V|) / sin(h). cos((1 - alpha) V) = sin((1 - c) pi/2 + c h) has
+  both terms >= 0 and sum <= pi/2 + 4e-7, positive since h > 0.
+* the logs are combined as (alpha log sin(theta) - log cos V + (1 - alpha) log(cos((1-alpha)V)/W))
+  / alpha in float32 (and in float64 for alpha < 1e-300): the bracket is finite or -inf (at
+  V = 0), so there is no inf - inf, hence no NaN, for any alpha > 0. float32 output for
+  alpha < 2^-64 is computed in float64 and rounded (float32(alpha) would underflow).
+
++-inf appears only where the exact sample exceeds the dtype's range, which is a property of the
+law, not of the arithmetic: P(|X| > x) ~ (2 c_alpha / alpha) x^-alpha, which at float32's 3.4e38
+is ~1e-16 for alpha = 0.5 (never seen in practice) but 1e-4 at alpha = 0.1 and 0.2 at alpha = 0.01
+(use float64 there; float64 overflows only for alpha below about 0.05, at rates that grow as
+alpha -> 0). Truncating those samples would change the law, so they are left as +-inf.
+
+Speed: the transform runs in chunks of ``_CHUNK`` elements through a few reused buffers (in
+place, out=), so a large call pays the page faults of its two uniform tensors and its output only,
+and each chunk's temporaries stay in cache. float32 does the angle arithmetic and the
+transcendentals in float32 after forming h, t and W in float64.
 """
 from __future__ import annotations
 
@@ -35,6 +67,9 @@ from theory.bounds import stable_levy_constant
 
 _HALF_PI = math.pi / 2
 _GRID = 2.0**-53  # spacing of torch.rand in float64
+_CHUNK = 1 << 16  # elements per transform chunk on the CPU (buffers stay in L2/L3)
+_TINY_ALPHA_64 = 1e-300  # below it the float64 path uses the bracket form (no inf - inf)
+_TINY_ALPHA_32 = 2.0**-64  # below it float32 output is computed in float64 and rounded
 
 
 def _check_alpha(alpha: float) -> float:
@@ -42,6 +77,133 @@ def _check_alpha(alpha: float) -> float:
     if not (0.0 < alpha <= 2.0) or not math.isfinite(alpha):
         raise ValueError(f"tail index alpha must satisfy 0 < alpha <= 2, got {alpha}")
     return alpha
+
+
+class _Buffers:
+    """Chunk-sized scratch tensors, allocated once per call and reused for every chunk."""
+
+    def __init__(self, n: int, device, dtype: torch.dtype):
+        self.n = n
+        self._f64 = [torch.empty(n, device=device, dtype=torch.float64) for _ in range(3)]
+        self._out = [torch.empty(n, device=device, dtype=dtype) for _ in range(5)] \
+            if dtype != torch.float64 else []
+        self.dtype = dtype
+
+    def f64(self, i: int, m: int) -> torch.Tensor:
+        return self._f64[i][:m]
+
+    def low(self, i: int, m: int) -> torch.Tensor:
+        return self._out[i][:m]
+
+
+def _transform64(alpha: float, t: torch.Tensor, w: torch.Tensor, out: torch.Tensor,
+                 buf: _Buffers) -> None:
+    """float64 CMS on one chunk: ``t`` = V/(pi/2) and ``w`` = W (float64, both overwritten as
+    scratch), result into ``out``. The arithmetic is the pre-issue-13 float64 sampler's, op for op
+    (bit-identical), plus the NaN-only clamp proved in the module docstring."""
+    m = t.numel()
+    sign = torch.sign(t, out=buf.f64(0, m))
+    h = torch.abs(t, out=buf.f64(2, m))  # |t|; t is dead from here (``out`` may alias it)
+    if alpha < 1.0:
+        sin_av = torch.mul(h, alpha * _HALF_PI, out=buf.f64(1, m)).sin_()
+    h.neg_().add_(1.0).clamp_(min=_GRID / 2).mul_(_HALF_PI)  # (1 - |t|) pi/2, exact 1 - |t|
+    w.clamp_(min=-math.log1p(-_GRID / 2))
+    if alpha == 1.0:
+        torch.cos(h, out=out).div_(h.sin_())  # tan|V| = cos h / sin h
+    else:
+        if alpha > 1.0:
+            sin_av = torch.mul(h, alpha, out=buf.f64(1, m)).add_((2.0 - alpha) * _HALF_PI)
+            sin_av.clamp_(max=math.pi).sin_()  # clamp: NaN-only, one ulp (module docstring)
+        c = abs(1.0 - alpha)
+        cos_1av = torch.mul(h, c, out=out).add_((1.0 - c) * _HALF_PI).sin_()
+        log_cv = h.sin_().log_()
+        if alpha >= _TINY_ALPHA_64:
+            log_x = sin_av.log_().sub_(log_cv.div_(alpha)).add_(
+                cos_1av.log_().sub_(w.log_()).mul_((1.0 - alpha) / alpha))
+        else:  # bracket form: finite or -inf, divided by alpha > 0 (no inf - inf)
+            log_x = sin_av.log_().mul_(alpha).sub_(log_cv).add_(
+                cos_1av.log_().sub_(w.log_()).mul_(1.0 - alpha)).div_(alpha)
+        torch.exp(log_x, out=out)
+    out.mul_(sign)
+
+
+def _transform_low(alpha: float, t: torch.Tensor, w: torch.Tensor, out: torch.Tensor,
+                   buf: _Buffers) -> None:
+    """float32 (or other low-precision dtype) CMS on one chunk; see the module docstring for
+    why every angle is in (0, pi). ``t`` and ``w`` are float64 scratch (overwritten)."""
+    m = t.numel()
+    t_low = buf.low(0, m).copy_(t)  # sign and |V|; t != 0 stays != 0 (t on a 2^-52 grid)
+    h64 = t.abs_().neg_().add_(1.0).clamp_(min=_GRID / 2).mul_(_HALF_PI)
+    h = buf.low(1, m).copy_(h64)
+    abs_v = buf.low(2, m)
+    torch.abs(t_low, out=abs_v)
+    if alpha == 1.0:
+        torch.div(abs_v.mul_(_HALF_PI).sin_(), h.sin_(), out=out)  # tan|V| = sin|V| / sin h
+        out.copysign_(t_low)
+        return
+    w_low = buf.low(3, m).copy_(w.clamp_(min=-math.log1p(-_GRID / 2)))
+    theta = abs_v.mul_(alpha * _HALF_PI)  # alpha |V|
+    if alpha > 1.0:
+        refl = torch.mul(h, alpha, out=buf.low(4, m)).add_((2.0 - alpha) * _HALF_PI)
+        torch.minimum(theta, refl, out=theta)  # in [0, pi/2 + 4e-7]: see the module docstring
+    c = abs(1.0 - alpha)
+    ratio = torch.mul(h, c, out=buf.low(4, m)).add_((1.0 - c) * _HALF_PI).sin_().div_(w_low)
+    log_cv = h.sin_().log_()
+    if alpha > 1.0:
+        # X = sin(theta) exp(((1 - alpha) log r - log cos V) / alpha), r = cos((1-alpha)V) / W.
+        # Bounds: log r in [-40.6, 37.4] (sin >= sin(2^-54 pi/2), W in [2^-54, 36.8]) and
+        # -log cos V in [0, 37], so the exponent is in [-37.4, 77.6] for alpha > 1: exp is finite
+        # and normal (float32 overflows at 88.7), sin(theta) in [0, 1], no 0 * inf, no NaN.
+        expo = ratio.log_().mul_(1.0 - alpha).sub_(log_cv).div_(alpha).exp_()
+        torch.mul(theta.sin_(), expo, out=out).copysign_(t_low)
+        return
+    # alpha < 1: the exponent can exceed float32's range, so stay in logs (bracket: finite or
+    # -inf at t = 0; divided by alpha > 0, no inf - inf).
+    bracket = theta.sin_().log_().mul_(alpha).sub_(log_cv).add_(ratio.log_().mul_(1.0 - alpha))
+    torch.div(bracket, alpha, out=out).exp_().copysign_(t_low)
+
+
+def cms_transform(alpha: float, t: torch.Tensor, w: torch.Tensor,
+                  dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """The CMS map from given inputs: ``t`` = V / (pi/2) in [-1, 1] and ``w`` = W >= 0 (any float
+    dtype; computed from their float64 values), samples in ``dtype``. The sampler is exactly this
+    map applied to t = 2U - 1, W = -log1p(-U'). Edge values are handled as in the sampler:
+    |t| >= 1 is read as V = +-pi/2 (h = 2^-54 pi/2) and W = 0 as W = -log1p(-2^-54)."""
+    alpha = _check_alpha(alpha)
+    t64 = t.detach().to(torch.float64).reshape(-1).clone()
+    w64 = w.detach().to(torch.float64).reshape(-1).clone()
+    if t64.shape != w64.shape:
+        raise ValueError(f"t and w must have the same number of elements, got {t.shape} and {w.shape}")
+    out = torch.empty(t64.shape, device=t64.device, dtype=dtype)
+    _run(alpha, t64, w64, out)
+    return out.reshape(t.shape)
+
+
+def _run(alpha: float, t: torch.Tensor, w: torch.Tensor, out: torch.Tensor,
+         uniforms: bool = False) -> None:
+    """Apply the transform chunk by chunk (t, w: flat float64, overwritten; out: flat). With
+    ``uniforms``, t and w hold the raw uniforms U, U' and each chunk first forms t = 2U - 1 and
+    W = -log1p(-U') in place (while the chunk is in cache)."""
+    n = t.numel()
+    if n == 0:
+        return
+    low = out.dtype != torch.float64
+    if low and alpha < _TINY_ALPHA_32:
+        tmp = torch.empty(n, device=out.device, dtype=torch.float64)
+        _run(alpha, t, w, tmp, uniforms)
+        out.copy_(tmp)
+        return
+    chunk = min(n, _CHUNK) if out.device.type == "cpu" else n
+    buf = _Buffers(chunk, out.device, out.dtype)
+    kernel = _transform_low if low else _transform64
+    for s in range(0, n, chunk):
+        e = min(n, s + chunk)
+        t_c, w_c = t[s:e], w[s:e]
+        if uniforms:
+            t_c.mul_(2.0).sub_(1.0)  # V = t * pi/2, t in [-1, 1) exactly
+            if alpha != 1.0:  # W = -log(1 - U') ~ Exp(1) (0 at U' = 0: see cms_transform)
+                w_c.neg_().log1p_().neg_()
+        kernel(alpha, t_c, w_c, out[s:e], buf)
 
 
 def symmetric_stable(
@@ -57,6 +219,8 @@ def symmetric_stable(
 
     ``scale`` multiplies the unit-scale law (characteristic function exp(-|scale u|^alpha)).
     The generator must live on ``device`` (see :func:`simulations.runtime.generator`).
+    Random numbers used: n float64 uniforms for V, then n for W (also at alpha = 1, where W is
+    unused), in both dtypes, so float32 output is the float64 sample's law rounded.
     """
     alpha = _check_alpha(alpha)
     if isinstance(shape, int):
@@ -65,36 +229,9 @@ def symmetric_stable(
         device = generator.device if generator is not None else torch.device("cpu")
     u = torch.rand(shape, generator=generator, device=device, dtype=torch.float64)
     w_u = torch.rand(shape, generator=generator, device=device, dtype=torch.float64)
-
-    t = u.mul_(2.0).sub_(1.0)  # V = t * pi/2, t in [-1, 1) exactly
-    abs_t = t.abs()
-    sign = torch.sign(t).to(dtype)
-    # h = pi/2 - |V| > 0; zero only at u == 0 exactly (measure zero): half a grid cell instead.
-    h = (1.0 - abs_t).clamp_(min=_GRID / 2).mul_(_HALF_PI).to(dtype)
-    # W = -log(1 - w_u) ~ Exp(1); zero only at w_u == 0 exactly: half a grid cell instead.
-    w = torch.log1p(w_u.clamp_(min=_GRID / 2).neg_()).neg_().to(dtype)
-    del u, w_u
-
-    cos_v = torch.sin(h)
-    if alpha == 1.0:
-        x = torch.cos(h).div_(cos_v)  # tan|V|
-    else:
-        if alpha > 1.0:
-            sin_av = torch.sin(h * alpha + (2.0 - alpha) * _HALF_PI)
-        else:
-            sin_av = torch.sin(abs_t.to(dtype) * (alpha * _HALF_PI))
-        c = abs(1.0 - alpha)
-        cos_1av = torch.sin(h * c + (1.0 - c) * _HALF_PI)
-        # log form: one exp instead of two pow calls, and no intermediate overflow.
-        log_x = (
-            torch.log(sin_av)
-            .sub_(torch.log(cos_v).div_(alpha))
-            .add_(torch.log(cos_1av).sub_(torch.log(w)).mul_((1.0 - alpha) / alpha))
-        )
-        x = torch.exp(log_x)
-        # sin(alpha |V|) is exactly 0 only at V = 0 (alpha <= 1 branch), where X = 0: log gives
-        # -inf and exp gives 0, which is right.
-    x.mul_(sign)
+    # float64: the output overwrites u chunk by chunk (each chunk is read before it is written).
+    x = u if dtype == torch.float64 else torch.empty(shape, device=device, dtype=dtype)
+    _run(alpha, u.view(-1), w_u.view(-1), x.view(-1), uniforms=True)
     if scale != 1.0:
         x.mul_(scale)
     return x

@@ -10,7 +10,7 @@ import pytest
 import torch
 from scipy import stats
 
-from simulations.levy import fractional_moment, levy_measure_constant, symmetric_stable, tail_index
+from simulations.levy import cms_transform, fractional_moment, levy_measure_constant, symmetric_stable, tail_index
 from simulations.runtime import generator
 from theory.bounds import getoor_mean_exit_time, stable_levy_constant
 
@@ -103,3 +103,94 @@ def test_levy_constant_and_fractional_moment():
     half = 3.29 * sample.std() / math.sqrt(sample.size)  # 99.9%
     assert abs(sample.mean() - fractional_moment(1.5, 0.5)) < half
     assert getoor_mean_exit_time(2.0, 1.0, 0.5) == pytest.approx(0.75 / 2)
+
+
+# --- issue 13: no NaN at the angle boundaries, the float64 stream unchanged ---
+
+BOUNDARY_ALPHAS = (0.5, 1.0, 1.5, 1.95, 2.0)
+
+
+def _boundary_angles():
+    """V within one float32 ulp of 0 and of +-pi/2 (and the float64 neighbours), as t = V/(pi/2)."""
+    f32 = np.float32
+    half = f32(math.pi / 2)  # fl32(pi/2) is above pi/2: |t| > 1, read as the endpoint
+    near_edge = [float(half), float(np.nextafter(half, f32(0))), math.pi / 2,
+                 float(np.nextafter(math.pi / 2, 0.0))]
+    tiny32 = float(np.nextafter(f32(0), f32(1)))  # one float32 ulp of 0 (denormal)
+    near_zero = [0.0, tiny32, float(np.finfo(np.float32).tiny), 2.0**-52 * math.pi / 2,
+                 float(np.spacing(f32(0.0)) * 2), 1e-7, 3e-7]
+    v = near_zero + near_edge
+    v = v + [-x for x in v]
+    t = [x / (math.pi / 2) for x in v] + [1.0, -1.0]  # t = +-1: V = +-pi/2 exactly
+    return torch.tensor(t, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("alpha", BOUNDARY_ALPHAS)
+def test_boundary_angles_give_finite_samples(alpha):
+    """V within one float32 ulp of 0 and of +-pi/2, and W = 0, give finite samples in float32 and
+    float64 (before issue 13, float32 at alpha > 1 gave NaN near V = 0); float32 is float64 rounded
+    wherever the float64 value is inside float32's range."""
+    t = _boundary_angles()
+    for w_value in (0.0, 2.0**-53, 1.0, 36.7):
+        w = torch.full_like(t, w_value)
+        x64 = cms_transform(alpha, t, w, dtype=torch.float64)
+        x32 = cms_transform(alpha, t, w, dtype=torch.float32)
+        assert torch.isfinite(x64).all(), (alpha, w_value, x64)
+        in_range = x64.abs() < 0.999 * float(torch.finfo(torch.float32).max)
+        # the only float32 overflows here are true values beyond its range: alpha = 0.5 with V at
+        # +-pi/2 (h ~ 1e-16) and W ~ 1e-16 (X ~ 1e47)
+        assert in_range.all() or (alpha == 0.5 and w_value < 1.0), (alpha, w_value, x64)
+        assert torch.isfinite(x32[in_range]).all(), (alpha, w_value, x32)
+        assert not torch.isnan(x32).any()
+        close = (x32.double() - x64).abs() <= 1e-5 * x64.abs() + 1e-6
+        assert close[in_range].all(), (alpha, w_value, x32[~close], x64[~close])
+        # symmetry: t -> -t flips the sign
+        assert torch.equal(cms_transform(alpha, -t, w, dtype=torch.float32), -x32)
+
+
+def test_float64_stream_pinned():
+    """The float64 stream is the pre-issue-13 sampler's, bit for bit (the escape records depend on
+    it): values written by that code for seed 2024."""
+    x = symmetric_stable(1.5, 6, generator=generator(2024, torch.device("cpu")), dtype=torch.float64)
+    assert [float.hex(v) for v in x.tolist()] == [
+        "-0x1.daff8c22cc8c4p-1", "0x1.127bf4f91b2a4p+0", "-0x1.4aee22853eaaep-1",
+        "0x1.052dbd9eff8f3p-1", "0x1.0be11c7bbe065p+0", "-0x1.ff4f67884ce22p-1"]
+    x = symmetric_stable(0.7, 4, generator=generator(2024, torch.device("cpu")), dtype=torch.float64)
+    assert [float.hex(v) for v in x.tolist()] == [
+        "-0x1.31adaac5b0233p-1", "0x1.e4f97aefe5884p+0", "-0x1.2b694b3b7a991p-1", "0x1.c0c4962b14d75p-1"]
+
+
+def test_chunking_does_not_change_samples(monkeypatch):
+    """The transform runs in chunks; results do not depend on the chunk size (either dtype)."""
+    from simulations import levy
+    for dtype in (torch.float32, torch.float64):
+        for alpha in (0.7, 1.0, 1.5):
+            ref = symmetric_stable(alpha, 10_001, generator=generator(8, torch.device("cpu")), dtype=dtype)
+            monkeypatch.setattr(levy, "_CHUNK", 999)
+            got = symmetric_stable(alpha, 10_001, generator=generator(8, torch.device("cpu")), dtype=dtype)
+            monkeypatch.undo()
+            assert torch.equal(ref, got), (dtype, alpha)
+
+
+@pytest.mark.parametrize("alpha", [1e-30, 0.05, 0.3])
+def test_small_alpha_no_nan(alpha):
+    """Small alpha: no NaN in either dtype; +-inf only where the law exceeds the dtype's range
+    (never truncated)."""
+    for dtype in (torch.float32, torch.float64):
+        x = symmetric_stable(alpha, 50_000, generator=generator(4, torch.device("cpu")), dtype=dtype)
+        assert not torch.isnan(x).any(), (alpha, dtype)
+    t = _boundary_angles()
+    for dtype in (torch.float32, torch.float64):
+        assert not torch.isnan(cms_transform(alpha, t, torch.zeros_like(t), dtype=dtype)).any()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("alpha", [1.5, 1.95])
+def test_1e8_float32_samples_have_no_nan_or_inf(alpha):
+    """Issue 13: at least 1e8 float32 draws (chunked) with no NaN and no inf (the old code gave
+    NaN at about 1e-8 to 1e-7 per draw for alpha > 1)."""
+    gen = generator(13, torch.device("cpu"))
+    total, chunk = 100_000_000, 5_000_000
+    for _ in range(total // chunk):
+        x = symmetric_stable(alpha, chunk, generator=gen, dtype=torch.float32)
+        assert torch.isfinite(x).all()
