@@ -36,17 +36,38 @@ def invariants_section(results) -> str:
             "</tbody></table></section>")
 
 
-def digest(ledger: list[dict] | None, invariants) -> dict[str, list[str]]:
-    """Claim ids and invariant names grouped by outcome (the audit's one-glance summary)."""
+def _about(entry: dict, subject: str) -> bool:
+    """Whether a ledger entry rests on a measurement of ``subject`` (its rows name it), rather than
+    on the paper's printed formulas or on other methods (the baseline, the paper's members)."""
+    needle = subject.lower()
+    for row in entry.get("rows", []):
+        details = row.get("details") or {}
+        if details.get("subject") == subject or details.get("member") == subject or needle in str(row.get("evidence", "")).lower():
+            return True
+    return False
+
+
+def digest(ledger: list[dict] | None, invariants, subject: str) -> dict[str, list[str]]:
+    """Claim ids and invariant names grouped by outcome (the audit's one-glance summary).
+
+    Claims whose rows do not measure the subject (the sympy checks of the paper's formulas, rows
+    about the baseline or a registry member) go to their own group, so that nothing about another
+    method reads as a result for the subject."""
     groups = {label: [] for label, _ in DIGEST_GROUPS}
+    other = []
     for entry in ledger or []:
+        reason = f" ({entry['reason']})" if entry.get("reason") else ""
+        line = f"{entry['claim']}: {entry['verdict']}{reason}"
+        if not _about(entry, subject):
+            other.append(line)
+            continue
         for label, verdicts in DIGEST_GROUPS:
             if entry.get("verdict") in verdicts:
-                reason = f" ({entry['reason']})" if entry.get("reason") else ""
-                groups[label].append(f"{entry['claim']}: {entry['verdict']}{reason}")
+                groups[label].append(line)
     status_group = {"holds": "holds", "fails": "fails", "unchecked": "not checked"}
     for result in invariants:
         groups[status_group[result.status]].append(f"invariant {result.name}: {result.detail}")
+    groups["not about this method (the paper's formulas, other methods)"] = other
     return groups
 
 
@@ -68,7 +89,7 @@ def run_audit(optimizer: str, out: str | os.PathLike, baseline: str = DEFAULT_BA
                         subject=optimizer, baseline=baseline, sections=sections,
                         title=f"amlab audit: {subject_rule.name} against {baseline_rule.name}"
                               + (" (smoke scale: a trial run, its verdicts decide nothing)" if scale == "smoke" else ""))
-    groups = digest(result["ledger"], invariants)
+    groups = digest(result["ledger"], invariants, subject_rule.name)
     result.update(invariants=invariants, digest=groups)
     page = Path(result["index"]).read_text(encoding="utf-8")
     marker = '<section id="ledger">'

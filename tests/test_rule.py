@@ -249,3 +249,57 @@ def test_family_rule_is_exactly_the_family_step():
         step_("adamomentum", state, ref, g, hyper)
     assert torch.equal(theta, ref)
     assert math.isfinite(float(theta.sum()))
+
+
+class _MirrorNaN(Rule):
+    """Finite from the given start, NaN once the start is mirrored: odd symmetry must fail."""
+
+    name = "mirror-nan"
+
+    def init(self, params, hyper):
+        return {"first": params[0, 0] > 0}
+
+    def step(self, state, params, grad, hyper):
+        params.sub_(hyper.lr * grad)
+        if not state["first"]:
+            params.fill_(float("nan"))
+
+
+def test_a_non_finite_mismatch_is_a_failure_not_a_match():
+    statuses = {r.name: r.status for r in check_invariants(_MirrorNaN(), theta0=torch.ones(3, 4))}
+    assert statuses["finite"] == "holds" and statuses["odd-symmetry"] == "fails"
+
+
+def test_scale_invariance_ignores_the_weight_decay_of_the_other_checks():
+    results = {r.name: r.status for r in check_invariants("adam", hyper=Hyper(lr=0.01, weight_decay=0.3))}
+    assert results["scale-invariant"] == "holds"
+
+
+@pytest.mark.parametrize("spec", ["torch.optim:LBFGS", "torch.optim:SparseAdam"])
+def test_optimizers_that_need_a_closure_or_sparse_gradients_are_refused_up_front(spec):
+    with pytest.raises(ValueError, match="cannot be driven"):
+        names.resolve(spec)
+
+
+def test_the_adapter_keeps_the_optimizers_own_weight_decay_and_says_what_it_overrides():
+    adamw = names.resolve("torch.optim:AdamW")
+    theta = torch.zeros(1, 2)
+    state = adamw.init(theta, Hyper(lr=0.1))
+    assert state.optimizer.param_groups[0]["weight_decay"] == 0.01  # AdamW's default, not the experiment's 0
+    assert any("weight_decay left at the optimizer's own 0.01" in n for n in adamw.notes(Hyper(lr=0.1)))
+    ada = names.resolve("theory.optim:AdaMomentum")
+    assert any("eps set to the experiment's 1e-08" in n for n in ada.notes(Hyper(eps=1e-8)))
+    rms = names.resolve("torch.optim:RMSprop")
+    state = rms.init(theta, Hyper(beta2=0.9))
+    assert state.optimizer.param_groups[0]["alpha"] == 0.9  # RMSprop's alpha is the family's beta2
+
+
+def test_only_adam_style_moments_are_read_out():
+    """SGD's momentum_buffer is a heavy-ball sum and RMSprop's square_avg not always what it divides
+    by: reading them as m or v would compare quantities of another scale."""
+    for spec in ("torch.optim:SGD:momentum=0.9", "torch.optim:RMSprop:centered=True"):
+        rule = names.resolve(spec)
+        theta = torch.zeros(2, 2)
+        state = rule.init(theta, Hyper(lr=0.1))
+        rule.step(state, theta, torch.ones(2, 2), Hyper(lr=0.1))
+        assert first_moment(rule, state) is None and second_moment(rule, state) is None

@@ -28,19 +28,24 @@ from theory.rule import FamilyRule, TorchOptimizerRule, UpdateRule
 ENTRY_POINT_GROUP = "amlab.optimizers"
 
 
-def split_names(text: str) -> list[str]:
-    """Split a comma-separated list of names; commas inside brackets belong to a keyword value."""
+def _split_outside_brackets(text: str, separator: str) -> list[str]:
+    """Split on ``separator`` where it is not inside brackets (a keyword value's own)."""
     names, depth, current = [], 0, []
     for char in text:
         depth += char in "([{"
         depth -= char in ")]}"
-        if char == "," and depth == 0:
+        if char == separator and depth == 0:
             names.append("".join(current).strip())
             current = []
         else:
             current.append(char)
     names.append("".join(current).strip())
-    return [n for n in names if n]
+    return names
+
+
+def split_names(text: str) -> list[str]:
+    """Split a comma-separated list of names; commas inside brackets belong to a keyword value."""
+    return [n for n in _split_outside_brackets(text, ",") if n]
 
 
 def _parse_kwargs(spec: str, items: list[str]) -> dict:
@@ -101,21 +106,30 @@ def rule_from_object(obj, kwargs: dict | None = None, name: str | None = None) -
     if isinstance(obj, type) and issubclass(obj, torch.optim.Optimizer):
         try:
             return TorchOptimizerRule(obj, kwargs, name=name)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"optimizer {label!r}: {obj.__name__} rejects the keyword arguments "
-                             f"{kwargs}: {err}") from None
+        except ValueError as err:
+            if "cannot be driven" in str(err):
+                raise
+            raise ValueError(f"optimizer {label!r}: {obj.__name__} rejects the keyword arguments {kwargs}: {err}") from None
+        except Exception as err:  # optimizers validate with anything (KeyError on a bad betas literal, ...)
+            raise ValueError(f"optimizer {label!r}: {obj.__name__} rejects the keyword arguments {kwargs}: "
+                             f"{type(err).__name__}: {err}") from None
     if isinstance(obj, type) and _is_rule(obj):
         try:
             inspect.signature(obj).bind(**kwargs)
         except TypeError as err:
             raise ValueError(f"optimizer {label!r}: bad keyword arguments for {obj.__name__}: {err}") from None
-        rule = obj(**kwargs)
-        if name:
-            rule.name = name
+        try:
+            rule = obj(**kwargs)
+        except Exception as err:
+            raise ValueError(f"optimizer {label!r}: {obj.__name__}({kwargs}) failed: {type(err).__name__}: {err}") from None
+        if name or not isinstance(getattr(rule, "name", None), str):
+            rule.name = name or label
         return rule
     if not isinstance(obj, type) and _is_rule(obj):
         if kwargs:
             raise ValueError(f"optimizer {label!r}: a rule object takes no keyword arguments (give its class)")
+        if not isinstance(getattr(obj, "name", None), str):
+            obj.name = name or label  # records and plots label a rule by its name
         return obj
     raise ValueError(f"optimizer {label!r} is not an optimizer: expected a torch.optim.Optimizer subclass, "
                      f"an update rule (a class or object with init and step, see theory.rule) or a family "
@@ -138,7 +152,10 @@ def resolve(spec) -> UpdateRule:
                          + (f"; installed plugins: {', '.join(extra)}" if extra else "")
                          + "; or give module.path:Attribute (e.g. torch.optim:NAdam)")
     module_name, _, rest = spec.partition(":")
-    attribute, *items = rest.split(":")
+    if module_name in REGISTRY:
+        raise ValueError(f"optimizer {spec!r}: registry members take no keyword arguments; the experiment's "
+                         f"options (--lr, --beta1, ...) set {module_name}'s hyperparameters")
+    attribute, *items = _split_outside_brackets(rest, ":")
     if not module_name or not attribute:
         raise ValueError(f"optimizer {spec!r}: expected module.path:Attribute[:key=value...]")
     kwargs = _parse_kwargs(spec, items)

@@ -16,31 +16,61 @@ Weight decay is coupled (L2: g += wd * theta) unless ``decoupled_weight_decay=Tr
 NaN or inf in a gradient is not absorbed: it propagates into m, v and the parameter (an inf
 gradient gives inf / inf = NaN in the update), exactly as ``torch.optim.Adam`` behaves, so a
 diverged run is visible instead of silently continuing.
+
+Conventions shared with ``torch.optim.Adam``: ``state["step"]`` is a float32 0-dim tensor (on
+the parameter's device when ``capturable`` or ``fused``), so the step makes no host sync
+under ``torch.compile`` and ``torch.compile(opt.step, fullgraph=True)`` compiles one graph; an
+old state dict whose ``step`` is a Python number loads and steps. ``lr`` may be a 0-dim tensor
+(not with ``foreach=True`` unless ``capturable=True``, as Adam). ``capturable`` keeps the
+bias-correction arithmetic on the device (CUDA graphs); ``differentiable`` runs the step under
+autograd (single-tensor path). Complex parameters are treated as ``torch.view_as_real``: the
+real and imaginary parts are two real coordinates, each with its own m and v (so v gets
+Re(m)^2 and Im(m)^2 separately, exactly as torch.optim's Adam).
+
+``fused=True`` runs one compiled single-pass kernel per chunk of tensors (``torch.compile`` of
+the update, built lazily on first use and cached for the process; shapes are dynamic, so one
+graph serves any sizes). It is opt-in, as in torch.optim (``fused=None`` means the foreach or
+single-tensor path, so nothing is compiled unless asked); if compilation fails it warns once
+and falls back to the eager foreach path. Tensors it cannot take (non-contiguous, fewer than two
+elements) go through the eager path in the same step. Its results equal the eager paths within
+float32 rounding.
+
+Defaults that differ from the released code (``wyzjack/AdaM3``): weight decay is coupled L2
+here (as ``torch.optim.Adam``), whereas the released AdaM3 decouples it by default (pass
+``decoupled_weight_decay=True`` to match it); ``eps = 1e-16`` is the released default;
+``amsgrad=False`` as there.
 """
 from __future__ import annotations
 
 import math
+import warnings
 from collections import defaultdict
 
 import torch
 from torch import Tensor
 from torch.optim import Optimizer
-from torch.optim.optimizer import _get_scalar_dtype
+from torch.optim.optimizer import _get_scalar_dtype, _get_value
 
 from theory.family import validate_hyper
 
 __all__ = ["AdaMomentum", "adamomentum"]
 
 DEFAULT_EPS = 1e-16
+FUSED_CHUNK = 20  # tensors per compiled call: one graph for every chunk (padded with dummies)
 
 
 class AdaMomentum(Optimizer):
-    """AdaMomentum (Algorithm 1). See the module docstring for the update and conventions."""
+    """AdaMomentum (Algorithm 1). See the module docstring for the update and conventions.
+
+    Differences from the released ``wyzjack/AdaM3``: weight decay coupled (L2) by default
+    (``decoupled_weight_decay=False``); the released code decouples it by default. ``eps=1e-16``
+    matches the released default.
+    """
 
     def __init__(
         self,
         params,
-        lr: float = 1e-3,
+        lr: float | Tensor = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = DEFAULT_EPS,
         weight_decay: float = 0.0,
@@ -48,10 +78,27 @@ class AdaMomentum(Optimizer):
         amsgrad: bool = False,
         maximize: bool = False,
         foreach: bool | None = None,
+        *,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ):
         if isinstance(lr, Tensor):
-            raise ValueError("Invalid learning rate (lr): tensor lr is not supported; pass a float")
-        validate_hyper(lr, betas, eps, weight_decay)
+            if lr.numel() != 1:
+                raise ValueError("Invalid learning rate (lr): a tensor lr must have 1 element")
+            if foreach and not capturable:
+                raise ValueError("Invalid learning rate (lr): a tensor lr is not supported with "
+                                 "foreach=True and capturable=False (as torch.optim.Adam)")
+            validate_hyper(float(lr.detach()), betas, eps, weight_decay)
+        else:
+            validate_hyper(lr, betas, eps, weight_decay)
+        if fused:
+            if differentiable:
+                raise RuntimeError("`fused` does not support `differentiable`")
+            if foreach:
+                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        if differentiable and foreach:
+            raise RuntimeError("`foreach` does not support `differentiable` (foreach ops have no autograd)")
         defaults = dict(
             lr=lr,
             betas=betas,
@@ -61,6 +108,9 @@ class AdaMomentum(Optimizer):
             amsgrad=amsgrad,
             maximize=maximize,
             foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
         )
         super().__init__(params, defaults)
 
@@ -71,42 +121,81 @@ class AdaMomentum(Optimizer):
             group.setdefault("maximize", False)
             group.setdefault("foreach", None)
             group.setdefault("decoupled_weight_decay", False)
+            group.setdefault("capturable", False)
+            group.setdefault("differentiable", False)
+            fused = group.setdefault("fused", None)
+            for p in group["params"]:
+                p_state = self.state.get(p, [])
+                if len(p_state) != 0 and not torch.is_tensor(p_state["step"]):
+                    # An old state dict with a Python-number step (as torch.optim.Adam converts it).
+                    step_val = float(p_state["step"])
+                    p_state["step"] = (
+                        torch.tensor(step_val, dtype=_get_scalar_dtype(is_fused=fused), device=p.device)
+                        if group["capturable"] or group["fused"]
+                        else torch.tensor(step_val, dtype=_get_scalar_dtype()))
 
     def _init_group(self, group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps):
+        has_complex = False
         for p in group["params"]:
             if p.grad is None:
                 continue
             if p.grad.is_sparse:
                 raise RuntimeError("AdaMomentum does not support sparse gradients")
+            has_complex |= torch.is_complex(p)
             params.append(p)
             grads.append(p.grad)
             state = self.state[p]
             if len(state) == 0:
-                state["step"] = torch.tensor(0.0, dtype=_get_scalar_dtype())  # as torch.optim.Adam
+                # As torch.optim.Adam: a float32 0-dim tensor, on the device when capturable/fused.
+                state["step"] = (
+                    torch.zeros((), dtype=_get_scalar_dtype(is_fused=group["fused"]), device=p.device)
+                    if group["capturable"] or group["fused"]
+                    else torch.tensor(0.0, dtype=_get_scalar_dtype()))
                 state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 if group["amsgrad"]:
                     state["max_exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            elif not torch.is_tensor(state["step"]):
+                # A Python-number step put in after loading: convert it, as __setstate__ does.
+                state["step"] = torch.tensor(float(state["step"]), dtype=_get_scalar_dtype(),
+                                             device=p.device if group["capturable"] or group["fused"] else "cpu")
             exp_avgs.append(state["exp_avg"])
             exp_avg_sqs.append(state["exp_avg_sq"])
             if group["amsgrad"]:
                 max_exp_avg_sqs.append(state["max_exp_avg_sq"])
+            if group["differentiable"] and state["step"].requires_grad:
+                raise RuntimeError("`requires_grad` is not supported for `step` in differentiable mode")
+            if group["foreach"] and torch.is_tensor(group["lr"]) and not group["capturable"]:
+                raise RuntimeError("lr as a Tensor is not supported for capturable=False and foreach=True")
             steps.append(state["step"])
+        return has_complex
 
-    @torch.no_grad()
     def step(self, closure=None):
-        """Perform one optimisation step; ``closure`` re-evaluates the loss under grad mode."""
+        """Perform one optimisation step; ``closure`` re-evaluates the loss under grad mode.
+
+        Grad mode is off during the update unless ``differentiable=True`` (as torch.optim); a
+        plain context manager rather than torch's decorator, whose graph breaks would stop
+        ``torch.compile(opt.step, fullgraph=True)``."""
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        with torch.set_grad_enabled(self.defaults["differentiable"]):
+            self._update()
+        return loss
+
+    def _update(self):
         for group in self.param_groups:
             params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = [], [], [], [], [], []
-            self._init_group(group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps)
+            has_complex = self._init_group(group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps)
             beta1, beta2 = group["betas"]
             adamomentum(
                 params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps,
                 foreach=group["foreach"],
+                fused=group["fused"],
+                capturable=group["capturable"],
+                differentiable=group["differentiable"],
+                has_complex=has_complex,
                 amsgrad=group["amsgrad"],
                 beta1=beta1,
                 beta2=beta2,
@@ -116,7 +205,6 @@ class AdaMomentum(Optimizer):
                 eps=group["eps"],
                 maximize=group["maximize"],
             )
-        return loss
 
 
 def adamomentum(
@@ -128,57 +216,104 @@ def adamomentum(
     state_steps: list[Tensor],
     *,
     foreach: bool | None = None,
+    fused: bool | None = None,
+    capturable: bool = False,
+    differentiable: bool = False,
+    has_complex: bool = False,
     amsgrad: bool,
     beta1: float,
     beta2: float,
-    lr: float,
+    lr: float | Tensor,
     weight_decay: float,
     decoupled_weight_decay: bool,
     eps: float,
     maximize: bool,
 ) -> None:
-    """Functional AdaMomentum: one signature, a single-tensor and a foreach path."""
-    if foreach is None:
+    """Functional AdaMomentum: one signature; single-tensor, foreach and fused (compiled) paths."""
+    if not torch.compiler.is_compiling() and not all(isinstance(t, Tensor) for t in state_steps):
+        raise RuntimeError("`state_steps` must be a list of 0-dim tensors (as torch.optim)")
+    if fused is None and foreach is None:
         # Same default as torch.optim: foreach on CUDA, single-tensor elsewhere (faster on the CPU).
-        foreach = bool(params) and all(p.is_cuda for p in params)
-    impl = _multi_tensor if foreach else _single_tensor
+        foreach = bool(params) and all(p.is_cuda for p in params) and not differentiable
+        if foreach and isinstance(lr, Tensor) and not capturable:
+            foreach = False
+    if fused:
+        impl = _fused
+    elif foreach:
+        impl = _multi_tensor
+    else:
+        impl = _single_tensor
     impl(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, amsgrad=amsgrad,
          beta1=beta1, beta2=beta2, lr=lr, weight_decay=weight_decay,
-         decoupled_weight_decay=decoupled_weight_decay, eps=eps, maximize=maximize)
+         decoupled_weight_decay=decoupled_weight_decay, eps=eps, maximize=maximize,
+         capturable=capturable, differentiable=differentiable, has_complex=has_complex)
 
 
-def _step_size(step: int, lr: float, beta1: float, beta2: float) -> float:
+def _step_size(step, lr, beta1: float, beta2: float):
     # With eps inside v there is no outer eps, so sqrt(1 - b2^t) folds into the scalar:
     # lr * mhat / sqrt(v / bc2) = (lr * sqrt(bc2) / bc1) * m / sqrt(v): one pass fewer than Adam.
+    # Floats in eager mode; tensors (no host sync) when capturable, differentiable or compiling.
+    if isinstance(step, Tensor):
+        return lr * (1 - beta2**step).sqrt() / (1 - beta1**step)
     return lr * math.sqrt(1 - beta2**step) / (1 - beta1**step)
 
 
+def _real(x: Tensor) -> Tensor:
+    return torch.view_as_real(x) if torch.is_complex(x) else x
+
+
 def _single_tensor(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, amsgrad,
-                   beta1, beta2, lr, weight_decay, decoupled_weight_decay, eps, maximize):
+                   beta1, beta2, lr, weight_decay, decoupled_weight_decay, eps, maximize,
+                   capturable=False, differentiable=False, has_complex=False):
+    tensor_math = capturable or differentiable or torch.compiler.is_compiling()
+    if not tensor_math and isinstance(lr, Tensor):
+        lr = lr.item()
     for i, param in enumerate(params):
         grad = -grads[i] if maximize else grads[i]
         exp_avg, exp_avg_sq, step_t = exp_avgs[i], exp_avg_sqs[i], state_steps[i]
         step_t += 1
-        step = int(step_t.item())
         if weight_decay != 0:
             if decoupled_weight_decay:
                 param.mul_(1 - lr * weight_decay)
             else:
                 grad = grad.add(param, alpha=weight_decay)
+        max_sq = max_exp_avg_sqs[i] if amsgrad else None
+        if torch.is_complex(param):
+            grad, exp_avg, exp_avg_sq, param = _real(grad), _real(exp_avg), _real(exp_avg_sq), _real(param)
+            max_sq = _real(max_sq) if amsgrad else None
         exp_avg.lerp_(grad, 1 - beta1)
         exp_avg_sq.mul_(beta2).addcmul_(exp_avg, exp_avg, value=1 - beta2).add_(eps)
         if amsgrad:
-            torch.maximum(max_exp_avg_sqs[i], exp_avg_sq, out=max_exp_avg_sqs[i])
-            denom = max_exp_avg_sqs[i].sqrt()
+            if differentiable:
+                max_sq.copy_(torch.maximum(max_sq.clone(), exp_avg_sq))
+            else:
+                torch.maximum(max_sq, exp_avg_sq, out=max_sq)
+            denom = max_sq.sqrt()
         else:
             denom = exp_avg_sq.sqrt()
-        param.addcdiv_(exp_avg, denom, value=-_step_size(step, lr, beta1, beta2))
+        if tensor_math:
+            step_size = _step_size(step_t if capturable or differentiable else _get_value(step_t),
+                                   lr, beta1, beta2)
+            if isinstance(step_size, Tensor):
+                # addcdiv_'s value must be a Number: fold -step_size into the denominator (as Adam).
+                denom = denom / step_size.neg()
+                param.addcdiv_(exp_avg.clone() if differentiable else exp_avg, denom)
+            else:
+                param.addcdiv_(exp_avg.clone() if differentiable else exp_avg, denom, value=-step_size)
+        else:
+            param.addcdiv_(exp_avg, denom, value=-_step_size(step_t.item(), lr, beta1, beta2))
 
 
 def _multi_tensor(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, amsgrad,
-                  beta1, beta2, lr, weight_decay, decoupled_weight_decay, eps, maximize):
+                  beta1, beta2, lr, weight_decay, decoupled_weight_decay, eps, maximize,
+                  capturable=False, differentiable=False, has_complex=False):
     if not params:
         return
+    if differentiable:
+        raise RuntimeError("_foreach ops don't support autograd (differentiable=True needs foreach=False)")
+    tensor_math = capturable or torch.compiler.is_compiling()
+    if isinstance(lr, Tensor) and not capturable and not torch.compiler.is_compiling():
+        raise RuntimeError("lr as a Tensor is not supported for capturable=False and foreach=True")
     groups = defaultdict(list)
     for i, p in enumerate(params):
         groups[(p.device, p.dtype)].append(i)
@@ -186,6 +321,7 @@ def _multi_tensor(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_s
         pick = (lambda xs: [xs[i] for i in indices])
         d_params, d_avgs, d_sqs, d_steps = pick(params), pick(exp_avgs), pick(exp_avg_sqs), pick(state_steps)
         d_grads = pick(grads)
+        d_max = pick(max_exp_avg_sqs) if amsgrad else []
         if maximize:
             d_grads = torch._foreach_neg(d_grads)
         torch._foreach_add_(d_steps, 1)
@@ -194,15 +330,140 @@ def _multi_tensor(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_s
                 torch._foreach_mul_(d_params, 1 - lr * weight_decay)
             else:
                 d_grads = torch._foreach_add(d_grads, d_params, alpha=weight_decay)
+        if has_complex:
+            d_params, d_grads, d_avgs, d_sqs = ([_real(x) for x in xs] for xs in (d_params, d_grads, d_avgs, d_sqs))
+            d_max = [_real(x) for x in d_max]
         torch._foreach_lerp_(d_avgs, d_grads, 1 - beta1)
         torch._foreach_mul_(d_sqs, beta2)
         torch._foreach_addcmul_(d_sqs, d_avgs, d_avgs, 1 - beta2)
         torch._foreach_add_(d_sqs, eps)
         if amsgrad:
-            d_max = pick(max_exp_avg_sqs)
             torch._foreach_maximum_(d_max, d_sqs)
             denom = torch._foreach_sqrt(d_max)
         else:
             denom = torch._foreach_sqrt(d_sqs)
-        step_sizes = [-_step_size(int(s.item()), lr, beta1, beta2) for s in d_steps]
-        torch._foreach_addcdiv_(d_params, d_avgs, denom, step_sizes)
+        if tensor_math:
+            neg_sizes = [_step_size(s, lr, beta1, beta2).neg() for s in d_steps]
+            torch._foreach_div_(denom, neg_sizes)
+            torch._foreach_addcdiv_(d_params, d_avgs, denom)
+        else:
+            step_sizes = [-_step_size(s.item(), lr, beta1, beta2) for s in d_steps]
+            torch._foreach_addcdiv_(d_params, d_avgs, denom, step_sizes)
+
+
+# ----------------------------------------------------------------------------------------------
+# Fused path: one compiled single-pass update per chunk of FUSED_CHUNK tensors.
+
+def _fused_chunk(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, *, amsgrad,
+                 beta1, beta2, weight_decay, decoupled_weight_decay, eps, maximize):
+    """Plain tensor code that torch.compile turns into one loop per tensor (read p, g, m, v once,
+    write p, m, v once). ``lr`` and ``steps`` are tensors so neither a schedule nor the step
+    count recompiles. The scalar arithmetic is done in float64."""
+    for i in range(len(params)):
+        p, g, m, v, s = params[i], grads[i], exp_avgs[i], exp_avg_sqs[i], steps[i]
+        s_new = s + 1
+        s.copy_(s_new)
+        t = s_new.to(torch.float64)
+        step_size = (lr * (1 - beta2**t).sqrt() / (1 - beta1**t)).to(p.dtype)
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            if decoupled_weight_decay:
+                p_base = p * (1 - lr * weight_decay).to(p.dtype)
+            else:
+                g = g + weight_decay * p
+                p_base = p
+        else:
+            p_base = p
+        m_new = torch.lerp(m, g, 1 - beta1)
+        v_new = v * beta2 + (1 - beta2) * (m_new * m_new) + eps
+        m.copy_(m_new)
+        v.copy_(v_new)
+        if amsgrad:
+            vmax = torch.maximum(max_exp_avg_sqs[i], v_new)
+            max_exp_avg_sqs[i].copy_(vmax)
+            denom = vmax.sqrt()
+        else:
+            denom = v_new.sqrt()
+        p.copy_(p_base - step_size * (m_new / denom))
+
+
+_COMPILED = {"fn": None, "failed": False}
+_DUMMIES: dict = {}
+
+
+def _compiled_chunk():
+    if _COMPILED["fn"] is None:
+        _COMPILED["fn"] = torch.compile(_fused_chunk, fullgraph=True, dynamic=True)
+    return _COMPILED["fn"]
+
+
+def _dummy(device, dtype, n, amsgrad):
+    """Padding tensors (2 elements: sizes 0 and 1 would be specialised) so every call has
+    FUSED_CHUNK tensors and reuses one graph."""
+    key = (device, dtype, n)
+    if key not in _DUMMIES:
+        make = lambda: [torch.zeros(2, device=device, dtype=dtype) for _ in range(n)]  # noqa: E731
+        _DUMMIES[key] = (make(), make(), make(), [x + 1 for x in make()], make(),
+                         [torch.zeros((), dtype=torch.float32, device=device) for _ in range(n)])
+    return _DUMMIES[key]
+
+
+def _fused(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, amsgrad,
+           beta1, beta2, lr, weight_decay, decoupled_weight_decay, eps, maximize,
+           capturable=False, differentiable=False, has_complex=False):
+    if not params:
+        return
+    if differentiable:
+        raise RuntimeError("`fused` does not support `differentiable`")
+    flags = dict(amsgrad=amsgrad, beta1=beta1, beta2=beta2, weight_decay=weight_decay,
+                 decoupled_weight_decay=decoupled_weight_decay, eps=eps, maximize=maximize)
+    if torch.compiler.is_compiling():
+        # The caller is already being compiled (torch.compile(opt.step)): inductor fuses the
+        # foreach ops of the eager path into one pass itself.
+        _multi_tensor(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, lr=lr,
+                      capturable=capturable, has_complex=has_complex, **flags)
+        return
+    eager = []
+    chunks = defaultdict(list)
+    for i, p in enumerate(params):
+        tensors = (p, grads[i], exp_avgs[i], exp_avg_sqs[i]) + ((max_exp_avg_sqs[i],) if amsgrad else ())
+        ok = (not _COMPILED["failed"] and (p.dtype.is_floating_point or p.is_complex())
+              and _real(p).numel() >= 2 and state_steps[i].device == p.device
+              and all(t.is_contiguous() and t.dtype == p.dtype and t.device == p.device for t in tensors))
+        if ok:
+            real = torch.view_as_real(p).dtype if torch.is_complex(p) else p.dtype
+            chunks[(p.device, real)].append(i)
+        else:
+            eager.append(i)
+    for (device, dtype), indices in chunks.items():
+        lr_t = (lr.detach().to(device=device, dtype=torch.float64) if isinstance(lr, Tensor)
+                else torch.tensor(lr, dtype=torch.float64, device=device))
+        for start in range(0, len(indices), FUSED_CHUNK):
+            idx = indices[start:start + FUSED_CHUNK]
+            pad = FUSED_CHUNK - len(idx)
+            flat = lambda xs: [_real(xs[i]).view(-1) for i in idx]  # noqa: E731
+            args = [flat(params), flat(grads), flat(exp_avgs), flat(exp_avg_sqs),
+                    flat(max_exp_avg_sqs) if amsgrad else [], [state_steps[i] for i in idx]]
+            if pad:
+                dp, dg, dm, dv, dmax, ds = _dummy(device, dtype, pad, amsgrad)
+                for k, extra in enumerate((dp, dg, dm, dv, dmax if amsgrad else [], ds)):
+                    args[k] = args[k] + list(extra)
+            try:
+                _compiled_chunk()(*args, lr_t, **flags)
+            except Exception as exc:  # compiler missing or failing: warn once, go eager
+                if start != 0 or _COMPILED["failed"]:
+                    raise
+                _COMPILED["failed"] = True
+                warnings.warn(f"AdaMomentum(fused=True): torch.compile failed ({type(exc).__name__}: {exc}); "
+                              "using the eager foreach path", RuntimeWarning, stacklevel=3)
+                eager.extend(indices)
+                break
+    if eager:
+        eager.sort()
+        pick = lambda xs: [xs[i] for i in eager]  # noqa: E731
+        _multi_tensor(pick(params), pick(grads), pick(exp_avgs), pick(exp_avg_sqs),
+                      pick(max_exp_avg_sqs) if amsgrad else [], pick(state_steps), amsgrad=amsgrad,
+                      beta1=beta1, beta2=beta2, lr=lr if not isinstance(lr, Tensor) else lr.item(),
+                      weight_decay=weight_decay, decoupled_weight_decay=decoupled_weight_decay,
+                      eps=eps, maximize=maximize, capturable=False, has_complex=has_complex)

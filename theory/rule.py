@@ -150,9 +150,12 @@ class FamilyRule(Rule):
         return hash(self.member)
 
 
-# Where torch optimizers keep their moments, tried in order (first and second moment).
-FIRST_MOMENT_KEYS = ("exp_avg", "momentum_buffer")
-SECOND_MOMENT_KEYS = ("max_exp_avg_sq", "exp_avg_sq", "square_avg")
+# Where torch optimizers keep their moments, tried in order (first and second moment): Adam's
+# convention only. SGD's momentum_buffer is a heavy-ball sum (1/(1-b) times an EMA), RMSprop's is
+# already divided by sqrt(v), and square_avg is not what centered RMSprop or Adadelta divide by, so
+# reading any of them as "m" or "v" would compare quantities of another scale: they give None.
+FIRST_MOMENT_KEYS = ("exp_avg",)
+SECOND_MOMENT_KEYS = ("max_exp_avg_sq", "exp_avg_sq")
 
 
 def _per_run(value, runs: int) -> list[float]:
@@ -166,6 +169,11 @@ def _per_run(value, runs: int) -> list[float]:
             raise ValueError(f"a per-run hyperparameter has {len(values)} rows for {runs} runs")
         return values
     return [float(value)] * runs
+
+
+def _rows(value) -> int:
+    """How many per-run values a hyperparameter holds (1 for a float)."""
+    return int(value.shape[0]) if isinstance(value, torch.Tensor) and value.dim() else 1
 
 
 class TorchState:
@@ -191,10 +199,14 @@ class TorchOptimizerRule(Rule):
     Each run is its own parameter tensor (so a method that takes norms per parameter, LAMB-like,
     still sees one run at a time) and runs with equal hyperparameters share a param group.
     From ``hyper`` the adapter sets, every step and in every group, ``lr`` (with the schedule
-    ``lr_decay``), ``betas = (beta1_t, beta2)``, ``eps`` and ``weight_decay`` where the optimizer
-    has that option, unless the user fixed it in ``kwargs`` (explicit keyword arguments win).
-    What it cannot honour is listed by :meth:`notes`. Read-outs: ``exp_avg`` / ``exp_avg_sq``
-    (``max_exp_avg_sq`` with amsgrad) where the optimizer keeps them; no effective stepsize.
+    ``lr_decay``), ``betas = (beta1_t, beta2)`` (``alpha = beta2`` for ``torch.optim.RMSprop``,
+    whose alpha is that EMA's decay), ``eps``, and ``weight_decay`` when the experiment asks for a
+    non-zero one, where the optimizer has that option, unless the user fixed it in ``kwargs``
+    (explicit keyword arguments win). Every option it leaves at the optimizer's own value, or sets
+    to a value other than the optimizer's default, is listed by :meth:`notes`. Read-outs:
+    ``exp_avg`` / ``exp_avg_sq`` (``max_exp_avg_sq`` with amsgrad) where the optimizer keeps them;
+    no effective stepsize. An optimizer that cannot be stepped without a closure or with a dense
+    gradient (LBFGS, SparseAdam) is refused when the rule is made.
     """
 
     def __init__(self, optimizer_class: type, kwargs: dict | None = None, name: str | None = None):
@@ -203,11 +215,26 @@ class TorchOptimizerRule(Rule):
         self.optimizer_class = optimizer_class
         self.kwargs = dict(kwargs or {})
         self.name = name or f"{optimizer_class.__module__}:{optimizer_class.__qualname__}"
-        probe = optimizer_class([torch.zeros(1, requires_grad=True)], **self.kwargs)  # bad keywords fail here
+        weight = torch.zeros(1, requires_grad=True)
+        probe = optimizer_class([weight], **self.kwargs)  # bad keywords fail here
         self.defaults = dict(probe.defaults)
+        weight.grad = torch.ones(1)
+        try:  # the experiments call step() without a closure, on dense gradients
+            probe.step()
+        except Exception as err:
+            raise ValueError(f"{self.name} cannot be driven one dense-gradient step at a time without a closure "
+                             f"({type(err).__name__}: {err})") from None
 
     def _settable(self, key: str) -> bool:
         return key in self.defaults and key not in self.kwargs
+
+    def _rmsprop_alpha(self) -> bool:
+        return issubclass(self.optimizer_class, torch.optim.RMSprop) and self._settable("alpha")
+
+    @staticmethod
+    def _asks_weight_decay(hyper: Hyper) -> bool:
+        wd = hyper.weight_decay
+        return bool(torch.any(torch.as_tensor(wd) != 0))
 
     def _run_settings(self, hyper: Hyper, t: int, runs: int) -> list[dict]:
         """The options at step ``t``, one dict per run."""
@@ -218,9 +245,11 @@ class TorchOptimizerRule(Rule):
         if self._settable("betas"):
             b1, b2 = _per_run(hyper.beta1_at(t), runs), _per_run(hyper.beta2, runs)
             columns["betas"] = list(zip(b1, b2))
+        elif self._rmsprop_alpha():
+            columns["alpha"] = _per_run(hyper.beta2, runs)
         if self._settable("eps"):
             columns["eps"] = _per_run(hyper.eps, runs)
-        if self._settable("weight_decay"):
+        if self._settable("weight_decay") and self._asks_weight_decay(hyper):
             columns["weight_decay"] = _per_run(hyper.weight_decay, runs)
         if self._settable("decoupled_weight_decay") and hyper.decoupled_weight_decay is not None:
             columns["decoupled_weight_decay"] = [bool(hyper.decoupled_weight_decay)] * runs
@@ -289,8 +318,20 @@ class TorchOptimizerRule(Rule):
         for key, label in (("betas", "beta1/beta2"), ("eps", "eps"), ("lr", "lr")):
             if key in self.kwargs:
                 out.append(f"{label} fixed by the spec ({key}={self.kwargs[key]!r}); the experiment's value not applied")
+            elif key == "betas" and self._rmsprop_alpha():
+                out.append("beta1 not applied (RMSprop has no first-moment EMA); beta2 set as RMSprop's alpha")
             elif key not in self.defaults:
                 out.append(f"{label} not applied: {self.name} has no '{key}' option")
+        eps_default = self.defaults.get("eps")
+        eps_values = sorted(set(_per_run(hyper.eps, _rows(hyper.eps))))
+        if self._settable("eps") and isinstance(eps_default, float) and eps_values != [eps_default]:
+            shown = ", ".join(f"{x:g}" for x in eps_values)
+            out.append(f"eps set to the experiment's {shown} (the optimizer's default is {eps_default:g})")
+        wd_default = self.defaults.get("weight_decay")
+        if "weight_decay" in self.defaults and not self._asks_weight_decay(hyper) and wd_default:
+            out.append(f"weight_decay left at the optimizer's own {wd_default!r} (the experiment asks for none)")
+        elif self._asks_weight_decay(hyper) and "weight_decay" not in self.defaults:
+            out.append(f"weight_decay not applied: {self.name} has no 'weight_decay' option")
         if hyper.decoupled_weight_decay is not None and not self._settable("decoupled_weight_decay"):
             out.append(f"decoupled_weight_decay={hyper.decoupled_weight_decay} not applied: the optimizer's own mode")
         return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from simulations import report
-from simulations.commands._common import add_device_argument
+from simulations.commands._common import add_device_argument, add_subject_arguments
 from simulations.experiments import EXPERIMENTS
 
 HELP = "run every experiment (--quick: < 5 min on 2 cores) and write DIR/index.html with figures and the ledger"
@@ -29,11 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", type=_experiment_list, default=list(EXPERIMENTS),
                         help=f"comma-separated subset of: {', '.join(EXPERIMENTS)} (default: all)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_subject_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     result = report.run_report(args.out, scale=args.scale, device=args.device, progress=not args.no_progress,
-                               experiments=tuple(args.only))
+                               experiments=tuple(args.only), subject=args.subject, baseline=args.baseline)
     failed = [o.name for o in result["outcomes"] if not o.ok]
     for outcome in result["outcomes"]:
         print(f"{outcome.name:>10}: {'ok' if outcome.ok else 'FAILED'} ({outcome.seconds:.1f} s)")
