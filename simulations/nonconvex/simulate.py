@@ -257,7 +257,7 @@ class _Batch:
         for i in self.framed:
             frame = framework(self.rules[i], self.states[i], hyper, t)
             if frame is None:
-                raise RuntimeError(f"{self.rules[i].name}: effective_stepsize/first_moment returned None "
+                raise ValueError(f"{self.rules[i].name}: effective_stepsize/first_moment returned None "
                                    f"at step {t} after giving values at step 1")
             frames.append(frame)
         return frames
