@@ -1,0 +1,80 @@
+"""The data sets: MNIST-1D (generated procedurally by the ``mnist1d`` package, never downloaded)
+and scikit-learn's bundled 8x8 digits, split deterministically from a seed.
+
+MNIST-1D keeps the package's own test set (1000 examples, fixed by its generator seed 42) and
+splits its 4000 training examples into train / validation by ``seed``. Digits (1797 examples,
+pixel values / 16) is split into train / validation / test by ``seed``.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+DATASETS = ("mnist1d", "digits")
+VALIDATION = {"mnist1d": 500, "digits": 360}
+TEST_DIGITS = 360
+
+
+@dataclass(frozen=True)
+class Split:
+    """Arrays of one split of a data set (features float32, labels int64)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: int
+
+    def sizes(self) -> dict:
+        return {"train": len(self.y_train), "validation": len(self.y_val), "test": len(self.y_test)}
+
+    def tensors(self, device, dtype) -> dict:
+        """{"train": (x, y), "val": ..., "test": ...} on ``device``; inputs in ``dtype``."""
+        def pair(x, y):
+            return (torch.as_tensor(x, dtype=dtype, device=device), torch.as_tensor(y, dtype=torch.int64, device=device))
+        return {"train": pair(self.x_train, self.y_train), "val": pair(self.x_val, self.y_val),
+                "test": pair(self.x_test, self.y_test)}
+
+
+def check_dataset(dataset: str) -> str:
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}")
+    return dataset
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist1d_raw() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    data = make_dataset(get_dataset_args())  # procedural (seed 42 of the package): no download
+    return (np.asarray(data["x"], np.float32), np.asarray(data["y"], np.int64),
+            np.asarray(data["x_test"], np.float32), np.asarray(data["y_test"], np.int64))
+
+
+@functools.lru_cache(maxsize=1)
+def _digits_raw() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return np.asarray(digits.data / 16.0, np.float32), np.asarray(digits.target, np.int64)
+
+
+def load(dataset: str, seed: int = 0) -> Split:
+    """The split of ``dataset`` for ``seed`` (same seed, same split)."""
+    check_dataset(dataset)
+    rng = np.random.default_rng(int(seed))
+    n_val = VALIDATION[dataset]
+    if dataset == "mnist1d":
+        x, y, x_test, y_test = _mnist1d_raw()
+        order = rng.permutation(len(y))
+        val, train = order[:n_val], order[n_val:]
+        return Split(x[train], y[train], x[val], y[val], x_test, y_test, 10)
+    x, y = _digits_raw()
+    order = rng.permutation(len(y))
+    test, val, train = order[:TEST_DIGITS], order[TEST_DIGITS:TEST_DIGITS + n_val], order[TEST_DIGITS + n_val:]
+    return Split(x[train], y[train], x[val], y[val], x[test], y[test], 10)
