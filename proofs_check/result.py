@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-VERDICTS = ("proved", "holds", "fails", "assumption-violated", "unsatisfiable", "unchecked")
+# "not-significant": a comparison claim tested on the paper's own numbers whose difference is within
+# the noise (not supported, not refuted); see proofs_check/tables.py for why it is a verdict of its own.
+VERDICTS = ("proved", "holds", "fails", "assumption-violated", "unsatisfiable", "not-significant", "unchecked")
 METHODS = ("symbolic", "numeric", "simulation")
 SCOPES = ("claim", "step")
 
