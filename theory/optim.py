@@ -28,8 +28,10 @@ real and imaginary parts are two real coordinates, each with its own m and v (so
 Re(m)^2 and Im(m)^2 separately, exactly as torch.optim's Adam).
 
 ``fused=True`` runs one compiled single-pass kernel per chunk of tensors (``torch.compile`` of
-the update, built lazily on first use and cached for the process; shapes are dynamic, so one
-graph serves any sizes). It is opt-in, as in torch.optim (``fused=None`` means the foreach or
+the element-wise update, built lazily on first use and cached for the process; shapes are
+dynamic, so one graph serves any sizes; the step counts, step sizes and decay factor of all
+tensors are computed in a few device ops before the compiled calls, so the graph has no scalar
+work per tensor). It is opt-in, as in torch.optim (``fused=None`` means the foreach or
 single-tensor path, so nothing is compiled unless asked); if compilation fails it warns once
 and falls back to the eager foreach path. Tensors it cannot take (non-contiguous, fewer than two
 elements) go through the eager path in the same step. Its results equal the eager paths within
@@ -43,6 +45,7 @@ here (as ``torch.optim.Adam``), whereas the released AdaM3 decouples it by defau
 from __future__ import annotations
 
 import math
+import types
 import warnings
 from collections import defaultdict
 
@@ -354,22 +357,21 @@ def _multi_tensor(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_s
 # ----------------------------------------------------------------------------------------------
 # Fused path: one compiled single-pass update per chunk of FUSED_CHUNK tensors.
 
-def _fused_chunk(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, *, amsgrad,
+def _fused_chunk(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, step_sizes, decay, *, amsgrad,
                  beta1, beta2, weight_decay, decoupled_weight_decay, eps, maximize):
     """Plain tensor code that torch.compile turns into one loop per tensor (read p, g, m, v once,
-    write p, m, v once). ``lr`` and ``steps`` are tensors so neither a schedule nor the step
-    count recompiles. The scalar arithmetic is done in float64."""
+    write p, m, v once). The per-tensor step sizes (``step_sizes``, one tensor of the chunk's
+    length) and the decoupled decay factor ``decay`` are computed before the call, in float64 (see
+    :func:`_fused`): the graph holds only the element-wise update, so nothing in it depends on the
+    step count or the learning rate and one graph serves every step."""
     for i in range(len(params)):
-        p, g, m, v, s = params[i], grads[i], exp_avgs[i], exp_avg_sqs[i], steps[i]
-        s_new = s + 1
-        s.copy_(s_new)
-        t = s_new.to(torch.float64)
-        step_size = (lr * (1 - beta2**t).sqrt() / (1 - beta1**t)).to(p.dtype)
+        p, g, m, v = params[i], grads[i], exp_avgs[i], exp_avg_sqs[i]
+        step_size = step_sizes[i]
         if maximize:
             g = -g
         if weight_decay != 0:
             if decoupled_weight_decay:
-                p_base = p * (1 - lr * weight_decay).to(p.dtype)
+                p_base = p * decay
             else:
                 g = g + weight_decay * p
                 p_base = p
@@ -388,14 +390,31 @@ def _fused_chunk(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, l
         p.copy_(p_base - step_size * (m_new / denom))
 
 
-_COMPILED = {"fn": None, "failed": False}
+_COMPILED: dict = {"fns": {}, "failed": False}
 _DUMMIES: dict = {}
 
 
-def _compiled_chunk():
-    if _COMPILED["fn"] is None:
-        _COMPILED["fn"] = torch.compile(_fused_chunk, fullgraph=True, dynamic=True)
-    return _COMPILED["fn"]
+def _compiled_chunk(key):
+    """The compiled update for one (device, dtype, flags) combination. Each gets its own copy of
+    the code object: dynamo keeps graphs per code object, under one recompile limit (8), so a
+    process using more combinations (dtypes, amsgrad, weight decay modes) would otherwise run out;
+    this way each combination compiles once and none evicts another."""
+    fn = _COMPILED["fns"].get(key)
+    if fn is None:
+        src = _fused_chunk
+        copy = types.FunctionType(src.__code__.replace(), src.__globals__, src.__name__, src.__defaults__,
+                                  src.__closure__)
+        copy.__kwdefaults__ = src.__kwdefaults__
+        fn = _COMPILED["fns"][key] = torch.compile(copy, fullgraph=True, dynamic=True)
+    return fn
+
+
+def _flat(x: Tensor) -> Tensor:
+    """x as a real 1-D tensor; x itself when it already is one (no new view object per tensor and
+    call: the compiled call's inputs are then the parameters and buffers themselves)."""
+    if x.dim() == 1 and not torch.is_complex(x):
+        return x
+    return _real(x).view(-1)
 
 
 def _dummy(device, dtype, n, amsgrad):
@@ -404,8 +423,7 @@ def _dummy(device, dtype, n, amsgrad):
     key = (device, dtype, n)
     if key not in _DUMMIES:
         make = lambda: [torch.zeros(2, device=device, dtype=dtype) for _ in range(n)]  # noqa: E731
-        _DUMMIES[key] = (make(), make(), make(), [x + 1 for x in make()], make(),
-                         [torch.zeros((), dtype=torch.float32, device=device) for _ in range(n)])
+        _DUMMIES[key] = (make(), make(), make(), [x + 1 for x in make()], make())
     return _DUMMIES[key]
 
 
@@ -439,24 +457,36 @@ def _fused(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *
     for (device, dtype), indices in chunks.items():
         lr_t = (lr.detach().to(device=device, dtype=torch.float64) if isinstance(lr, Tensor)
                 else torch.tensor(lr, dtype=torch.float64, device=device))
-        for start in range(0, len(indices), FUSED_CHUNK):
+        steps = [state_steps[i] for i in indices]
+        # The scalar work of the whole group in a few ops outside the graph, on the device (no host
+        # sync): each tensor's step count, bias-corrected step size (float64, then the dtype) and
+        # the decoupled decay factor; chunks padded with dummies get step size 0.
+        torch._foreach_add_(steps, 1)
+        t = torch.stack(steps).to(torch.float64)
+        sizes = (lr_t * (1 - beta2**t).sqrt() / (1 - beta1**t)).to(dtype)
+        sizes = torch.cat([sizes, sizes.new_zeros(-len(indices) % FUSED_CHUNK)]).view(-1, FUSED_CHUNK)
+        decay = (1 - lr_t * weight_decay).to(dtype)
+        for c, start in enumerate(range(0, len(indices), FUSED_CHUNK)):
             idx = indices[start:start + FUSED_CHUNK]
             pad = FUSED_CHUNK - len(idx)
-            flat = lambda xs: [_real(xs[i]).view(-1) for i in idx]  # noqa: E731
+            flat = lambda xs: [_flat(xs[i]) for i in idx]  # noqa: E731
             args = [flat(params), flat(grads), flat(exp_avgs), flat(exp_avg_sqs),
-                    flat(max_exp_avg_sqs) if amsgrad else [], [state_steps[i] for i in idx]]
+                    flat(max_exp_avg_sqs) if amsgrad else []]
             if pad:
-                dp, dg, dm, dv, dmax, ds = _dummy(device, dtype, pad, amsgrad)
-                for k, extra in enumerate((dp, dg, dm, dv, dmax if amsgrad else [], ds)):
-                    args[k] = args[k] + list(extra)
+                for k, extra in enumerate(_dummy(device, dtype, pad, amsgrad)):
+                    if k < 4 or amsgrad:
+                        args[k] = args[k] + list(extra)
             try:
-                _compiled_chunk()(*args, lr_t, **flags)
+                # a fresh row (offset 0): a view at another storage offset would be another guard
+                _compiled_chunk((device, dtype, tuple(sorted(flags.items()))))(
+                    *args, sizes[c].clone(), decay, **flags)
             except Exception as exc:  # compiler missing or failing: warn once, go eager
                 if start != 0 or _COMPILED["failed"]:
                     raise
                 _COMPILED["failed"] = True
                 warnings.warn(f"AdaMomentum(fused=True): torch.compile failed ({type(exc).__name__}: {exc}); "
                               "using the eager foreach path", RuntimeWarning, stacklevel=3)
+                torch._foreach_sub_(steps, 1)  # the eager path counts the step itself
                 eager.extend(indices)
                 break
     if eager:

@@ -22,6 +22,7 @@ import math
 import numpy as np
 import torch
 
+from simulations.nonconvex.monitors import ChunkedTheorem2Monitor
 from simulations.nonconvex.problems import make_problem
 from simulations.runtime import generator, resolve_device, resolve_dtype
 from theory.assumptions import MonitorResult, Theorem2Monitor
@@ -163,23 +164,27 @@ class GradientBoundMonitor:
                 "max_true_grad_norm": float(a["max_true_grad"][group]), "G": None}
 
 
-def simulate(config, rules, device: str = "auto", progress: bool = False) -> dict:
+def simulate(config, rules, device: str = "auto", progress: bool = False, monitor_chunk: int = 64) -> dict:
     """Run every rule on the configured problem; return raw curves (numpy) and the monitors.
 
     ``rules`` are update rules (:func:`theory.names.resolve_all` turns names into them), one per
-    entry of ``config.optimizers``, in that order.
+    entry of ``config.optimizers``, in that order. ``monitor_chunk``: Theorem 2's monitor reduces
+    this many steps at once (:mod:`simulations.nonconvex.monitors`, the same counts and extremes);
+    0 reduces every step (:class:`theory.assumptions.Theorem2Monitor`, the reference).
     """
+    if isinstance(monitor_chunk, bool) or not isinstance(monitor_chunk, int) or monitor_chunk < 0:
+        raise ValueError(f"Invalid monitor_chunk: {monitor_chunk!r}; valid range: an integer >= 0")
     rules = list(rules)
     check_rules(config, rules)
     dev = resolve_device(device)
     if dev.type != "cpu":
-        return _simulate(config, rules, dev, progress)
+        return _simulate(config, rules, dev, progress, monitor_chunk)
     # The tensors are tiny: intra-op threads only add contention on a shared CPU (measured:
     # 7x slower with 2 threads under load), so run single-threaded and restore the setting.
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _simulate(config, rules, dev, progress)
+        return _simulate(config, rules, dev, progress, monitor_chunk)
     finally:
         torch.set_num_threads(threads)
 
@@ -187,8 +192,8 @@ def simulate(config, rules, device: str = "auto", progress: bool = False) -> dic
 class _Batch:
     """The stacked runs of every rule and what is accumulated along them (see :func:`simulate`)."""
 
-    def __init__(self, config, rules, dev: torch.device):
-        self.config, self.rules = config, rules
+    def __init__(self, config, rules, dev: torch.device, monitor_chunk: int = 0):
+        self.config, self.rules, self.monitor_chunk = config, rules, monitor_chunk
         self.problem = make_problem(config.problem)
         self.lr = config.lr or self.problem.default_lr
         self.dtype = resolve_dtype(config.dtype)
@@ -270,7 +275,8 @@ class _Batch:
         if self.framed:
             # (1 - 1e-9): v equals the a-priori bound exactly for SGDM, up to rounding
             cs = [(self.c_prior[i] if self.c_prior[i] is not None else 1e-300) * (1 - 1e-9) for i in self.framed]
-            self.monitor = Theorem2Monitor(H_monitor, cs, rtol)
+            self.monitor = (ChunkedTheorem2Monitor(H_monitor, cs, rtol, self.monitor_chunk) if self.monitor_chunk
+                            else Theorem2Monitor(H_monitor, cs, rtol))
         if self.unframed:
             self.grad_monitor = GradientBoundMonitor(H_monitor)
 
@@ -319,8 +325,14 @@ class _Batch:
                     if self.unframed else None)
         return self._spread(framed, unframed)
 
+    def flush(self) -> None:
+        """Reduce what a chunked monitor holds (before anything reads its accumulators)."""
+        if isinstance(self.monitor, ChunkedTheorem2Monitor):
+            self.monitor.flush()
+
     def snapshot(self, per) -> None:
         """The quantities of a grid point T (after step T)."""
+        self.flush()
         M, R, snaps = self.M, self.R, self.snaps
         acc = self.monitor.acc if self.framed else {}
         snaps["min_v"].append(self._spread(acc.get("min_v"), None))
@@ -347,8 +359,8 @@ class _Batch:
         return out
 
 
-def _simulate(config, rules, dev: torch.device, progress: bool) -> dict:
-    batch = _Batch(config, rules, dev)
+def _simulate(config, rules, dev: torch.device, progress: bool, monitor_chunk: int = 0) -> dict:
+    batch = _Batch(config, rules, dev, monitor_chunk)
     steps = range(1, batch.T + 1)
     if progress:
         from tqdm import tqdm
@@ -362,6 +374,7 @@ def _simulate(config, rules, dev: torch.device, progress: bool) -> dict:
         batch.monitor_step(t, frames, hyper, g_norm, gf_norm, H_t)
         if t in batch.grid_set:
             batch.snapshot(per)
+    batch.flush()
     to_np = (lambda x: torch.stack(x).cpu().double().numpy())
     return {
         "problem": batch.problem, "rules": rules, "lr": batch.lr, "grid": batch.grid,

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from simulations.regret import fast
 from simulations.regret.problems import CHUNK, ProblemBatch, ProblemConfig
 from theory.bounds import corollary1_average_regret_bound, theorem1_diameter, theorem1_rhs_terms
 from theory.family import Hyper
@@ -192,7 +193,7 @@ class _Run:
     """One batched run of ``rule``: iterates, rule state, segment buffers and the stream."""
 
     def __init__(self, rule, batch: ProblemBatch, hyper: Hyper, steps: int, cps: list[int], beta1_decay,
-                 record_grads: bool, record_v: bool):
+                 record_grads: bool, record_v: bool, path: str = "auto"):
         runs, d, device, dtype = batch.runs, batch.dim, batch.device, batch.dtype
         self.rule, self.batch, self.hyper, self.steps, self.cps = rule, batch, hyper, steps, cps
         self.lr_run = _per_run(hyper.lr, runs, device, dtype)
@@ -210,6 +211,9 @@ class _Run:
         self.grads_log = [] if record_grads else None
         self.record_v = record_v
         self.v_log = None
+        self.fast = _fast_steps(rule, batch, hyper, path)
+        if self.fast is not None:  # a registry member: adaptive or not is known before the first step
+            self._first_step_seen()
 
     def _first_step_seen(self) -> None:
         self.adaptive = second_moment(self.rule, self.state) is not None
@@ -219,6 +223,9 @@ class _Run:
 
     def _steps(self, chunk: dict, k0: int, n: int) -> None:
         """n steps of the rule from the current iterate, each followed by the projection onto F."""
+        if self.fast is not None:
+            self.fast.run(self.state, self.x, chunk["g"][k0:k0 + n], self.xs_buf, self.vs_buf)
+            return
         lo_clip, hi_clip = -self.batch.radius, self.batch.radius
         for j in range(n):
             self.xs_buf[j] = self.x
@@ -256,6 +263,20 @@ class _Run:
                 cp_i += 1
 
 
+def _fast_steps(rule, batch: ProblemBatch, hyper: Hyper, path: str):
+    """The exact many-steps-per-call kernel where it applies (``path="auto"``), else None."""
+    if path not in fast.PATHS:
+        raise ValueError(f"Invalid path: {path!r}; expected one of {fast.PATHS}")
+    if path == "reference":
+        return None
+    reason = fast.unsupported(rule, batch, hyper)
+    if reason is None:
+        return fast.ExactSteps(rule.member, hyper, batch.radius)
+    if path == "fast":
+        raise ValueError(f"path='fast' is not available here: {reason}; path='auto' falls back to the reference")
+    return None
+
+
 def _validate(problems, optimizers, steps, checkpoints) -> list[int]:
     if len(problems) != len(optimizers):
         raise ValueError(f"problems and optimizers must pair up, got {len(problems)} and {len(optimizers)}")
@@ -271,12 +292,15 @@ def simulate(rule, problems: list[ProblemConfig], optimizers: list[OptimizerConf
              seeds: int = 1, seed: int = 0, beta1_decay: float | None = None, bias_correction: bool = False,
              device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64,
              checkpoints: list[int] | None = None, progress: bool = False,
-             record_grads: bool = False, record_v: bool = False) -> BatchResult:
+             record_grads: bool = False, record_v: bool = False, path: str = "auto") -> BatchResult:
     """Run ``rule`` (an update rule or any name :func:`theory.names.resolve` accepts) on every
     (problem, optimizer) config for ``seeds`` seeds each, batched.
 
     ``record_grads`` / ``record_v`` keep the full histories (steps, runs, d) of g_t and of the
     second moment the update divides by (tests only: memory grows with the horizon).
+    ``path``: ``"reference"`` steps the rule once per step (the reference); ``"fast"`` runs whole
+    segments in :mod:`simulations.regret.fast`, bit-identical in float64 (ValueError where it does
+    not apply); ``"auto"`` (default) takes the fast path where it applies.
     With ``bias_correction`` no Theorem 1 / Corollary 1 right-hand side is computed: the update
     then divides by v_t / (1 - beta2^t) and scales m_t by 1 / (1 - beta1^t), a different method
     from the one the theorem analyses.
@@ -287,7 +311,7 @@ def simulate(rule, problems: list[ProblemConfig], optimizers: list[OptimizerConf
     batch = ProblemBatch(problems, seeds, seed, device, dtype)
     hyper = run_hyper(optimizers, seeds, beta1_decay, bias_correction, device, dtype)
     rule_notes = notes(rule, hyper)
-    run = _Run(rule, batch, hyper, steps, cps, beta1_decay, record_grads, record_v)
+    run = _Run(rule, batch, hyper, steps, cps, beta1_decay, record_grads, record_v, path)
     bar = None
     if progress:
         from tqdm import tqdm

@@ -1,0 +1,50 @@
+"""`python -m benchmarks --quick` runs every benchmark and writes benchmarks.json with its keys (no speed asserted)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from benchmarks.__main__ import main as benchmarks_main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_quick_run_writes_the_table(tmp_path):
+    out = tmp_path / "benchmarks.json"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out", str(out)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(out.read_text())
+    assert set(record) == {"meta", "rows"}
+    assert record["meta"]["quick"] is True and record["meta"]["threads"] == 1
+    assert {r["benchmark"] for r in record["rows"]} == {"regret", "nonconvex", "escape", "sampler", "optimizer"}
+    keys = {"benchmark", "case", "measure", "value", "reference_name", "reference", "ratio", "target", "met"}
+    for row in record["rows"]:
+        assert keys <= set(row)
+        assert row["value"] > 0 and row["reference"] > 0
+        assert abs(row["ratio"] - row["value"] / row["reference"]) <= 1e-9 * row["ratio"] \
+            or row["benchmark"] == "escape"  # escape's ratio is of rates, value / reference too
+        assert (row["met"] is None) == (row["target"] is None)
+    assert "ratio" in proc.stdout and "benchmark" in proc.stdout
+
+
+def test_bad_options_fail_early(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        benchmarks_main(["--only", "nope", "--out", str(tmp_path / "x.json")])
+    assert stop.value.code == 2 and "--only" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        benchmarks_main(["--threads", "-1", "--out", str(tmp_path / "x.json")])
+    assert "--threads" in capsys.readouterr().err
+
+
+def test_cuda_absent_is_a_clear_failure(tmp_path, capsys):
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    assert benchmarks_main(["--device", "cuda", "--out", str(tmp_path / "x.json")]) == 2
+    assert "CUDA is not available" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()

@@ -1,0 +1,110 @@
+"""The exact fast paths equal their per-step references bit for bit (float64, torch.equal)."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from simulations.regret import fast
+from simulations.regret.problems import ProblemConfig
+from simulations.regret.simulate import OptimizerConfig, simulate
+from theory.family import REGISTRY
+
+STOCHASTIC = [ProblemConfig("stochastic-periodic", prob=0.01, big=1010.0, small=10.0)]
+# Two configs of different radius and hyperparameters: per-run (runs, 1) columns everywhere.
+GRID_PROBLEMS = [ProblemConfig("box-linear", dim=3), ProblemConfig("box-linear", dim=3, radius=2.0)]
+GRID_OPTS = [OptimizerConfig(lr=0.5, beta1=0.9, beta2=0.99),
+             OptimizerConfig(lr=0.1, beta1=0.8, beta2=0.999, eps=1e-6)]
+
+
+def assert_same(problems, optimizers, member, steps, seeds, **kw):
+    ref = simulate(member, problems, optimizers, steps, seeds=seeds, path="reference", record_v=True, **kw)
+    got = simulate(member, problems, optimizers, steps, seeds=seeds, path="fast", record_v=True, **kw)
+    assert torch.equal(ref.x_final, got.x_final)
+    assert torch.equal(ref.x_tail_mean, got.x_tail_mean)
+    assert ref.values.keys() == got.values.keys()
+    for key, val in ref.values.items():
+        assert torch.equal(val, got.values[key]), key
+
+
+@pytest.mark.parametrize("member", [m for m in REGISTRY if REGISTRY[m]._plain_update])
+@pytest.mark.parametrize("bias_correction,beta1_decay", [(False, None), (True, 0.999)])
+def test_regret_fast_path_is_bit_identical(member, bias_correction, beta1_decay):
+    # 1100 steps cross a data chunk (1024) and the log-spaced checkpoints cut the segments.
+    assert_same(STOCHASTIC, [OptimizerConfig(lr=0.5)], member, 1100, 3,
+                bias_correction=bias_correction, beta1_decay=beta1_decay)
+
+
+@pytest.mark.parametrize("member", ["adam", "adamomentum", "adamomentum-max", "adabelief", "yogi", "sgdm"])
+@pytest.mark.parametrize("bias_correction,beta1_decay", [(False, None), (True, 0.99)])
+def test_regret_fast_path_per_run_columns(member, bias_correction, beta1_decay):
+    assert_same(GRID_PROBLEMS, GRID_OPTS, member, 1100, 2, bias_correction=bias_correction,
+                beta1_decay=beta1_decay)
+
+
+def test_regret_fast_path_without_lfilter(monkeypatch):
+    """The plain loop the lfilter shortcut replaces is exact on its own."""
+    monkeypatch.setattr(fast, "_lfilter_exact", [False])
+    assert_same(STOCHASTIC, [OptimizerConfig(lr=0.5)], "adamomentum", 1100, 4)
+    assert_same([ProblemConfig("periodic")], [OptimizerConfig(lr=0.5)], "adam", 1100, 1, bias_correction=True)
+
+
+def test_lfilter_probe_agrees_with_the_loop():
+    assert fast._LFILTER_EXACT() in (True, False)
+    if fast._LFILTER_EXACT():
+        import numpy as np
+        rng = np.random.default_rng(3)
+        x = rng.standard_normal((300, 4, 2))
+        y0 = rng.standard_normal((4, 2))
+        want = fast._linear_recurrence(y0, x, None, np.full((4, 2), 0.97))
+        got = fast._lfilter([1.0], [1.0, -0.97], x, axis=0, zi=(y0 * 0.97)[None])[0]
+        assert np.array_equal(want, got)
+
+
+def test_fast_path_refuses_what_it_does_not_implement():
+    logistic = [ProblemConfig("logistic", dim=2)]
+    with pytest.raises(ValueError, match="path='fast'.*logistic"):
+        simulate("adam", logistic, [OptimizerConfig()], 10, path="fast")
+    with pytest.raises(ValueError, match="path='fast'.*rectified"):
+        simulate("radam", STOCHASTIC, [OptimizerConfig()], 10, path="fast")
+    with pytest.raises(ValueError, match="path='fast'.*float64"):
+        simulate("adam", STOCHASTIC, [OptimizerConfig()], 10, path="fast", dtype=torch.float32)
+    with pytest.raises(ValueError, match="Invalid path"):
+        simulate("adam", STOCHASTIC, [OptimizerConfig()], 10, path="quick")
+    # auto falls back to the reference where the fast path does not apply
+    simulate("adam", logistic, [OptimizerConfig()], 10, path="auto")
+
+
+# -- nonconvex: Theorem 2's monitor reduced once per chunk equals the per-step monitor -------------
+
+def _nonconvex(monitor_chunk, **overrides):
+    from simulations.nonconvex.experiment import NonconvexConfig
+    from simulations.nonconvex.simulate import simulate as nonconvex_simulate
+    from theory.names import resolve_all
+
+    cfg = NonconvexConfig(**{"steps": 150, "seeds": 4, "grid_points": 12,
+                             "optimizers": ("sgdm", "adam", "adamomentum", "adamomentum-max"), **overrides})
+    return nonconvex_simulate(cfg, resolve_all(cfg.optimizers), device="cpu", monitor_chunk=monitor_chunk)
+
+
+@pytest.mark.parametrize("chunk", [7, 64])
+@pytest.mark.parametrize("overrides", [{}, {"problem": "rosenbrock", "bias_correction": True}])
+def test_chunked_theorem2_monitor_equals_the_per_step_monitor(chunk, overrides):
+    import numpy as np
+
+    ref, got = _nonconvex(0, **overrides), _nonconvex(chunk, **overrides)
+    for key, val in ref["snaps"].items():
+        assert np.array_equal(val, got["snaps"][key], equal_nan=True), key
+    a, b = ref["monitor"], got["monitor"]
+    for group in range(len(a.c_list) if len(a.c_list) > 1 else 1):
+        assert a.results(group) == b.results(group)
+        assert a.measured(group) == b.measured(group)
+        assert a.rise_fractions(group) == b.rise_fractions(group)
+    for name in a.NAMES:
+        assert torch.equal(a.viol[name], b.viol[name]) and torch.equal(a.first[name], b.first[name])
+        assert a.checked[name] == b.checked[name]
+    assert torch.equal(a.prev_step, b.prev_step)
+
+
+def test_monitor_chunk_is_validated():
+    with pytest.raises(ValueError, match="monitor_chunk"):
+        _nonconvex(-1)
