@@ -1,7 +1,9 @@
 """Every output file of the regret experiment: the record, its figures, search and replay outputs.
 
 Per preset (``cli`` for a command-line run): R(T) and Theorem 1's bound against sqrt(T), and the
-average regret R(T)/T against T. matplotlib is loaded only when a figure is drawn.
+average regret R(T)/T against T. Every line is in the legend (the bounds too); coinciding curves stay
+visible through per-curve marker shapes at staggered positions. matplotlib is loaded only when a
+figure is drawn.
 """
 from __future__ import annotations
 
@@ -55,31 +57,58 @@ def _label(s: dict) -> str:
     return f"{s['member']} (lr {s['optimizer']['lr']:g}{bc})"
 
 
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+LEGEND_FONT = 8.5  # >= 9 pt on the page (figures are shown at 110 dpi / 96 css dpi, unscaled)
+
+
+def _style(k: int, n_points: int) -> dict:
+    """Line k's marker, spaced so that two coinciding curves still show both: each curve puts its
+    markers at a different offset (markevery=(k, every)), and each has its own marker shape."""
+    every = max(1, n_points // 8)
+    return {"marker": MARKERS[k % len(MARKERS)], "markevery": (k % every, every), "ms": 5,
+            "markerfacecolor": "none", "markeredgewidth": 1.2}
+
+
+def _log_ticks(axis) -> None:
+    """Plain decimal tick labels (1, 2, 5, 10, ...) instead of overlapping 3x10^0 4x10^0 minors."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _legend_below(ax) -> None:
+    """The legend under the axes: it names every line, bounds included, and hides no data."""
+    ax.legend(fontsize=LEGEND_FONT, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=1, frameon=False)
+
+
 def _figure_vs_sqrt_t(group: list[dict], out: Path, name: str) -> Path:
     import numpy as np
 
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    fig, ax = plt.subplots(figsize=(7.5, 5.2))
     for k, s in enumerate(group):
         color = f"C{k % 10}"
         T = np.asarray(s["checkpoints"], dtype=float)
         R = np.asarray(s["regret_mean_curve"], dtype=float)
         pos = R > 0
-        ax.loglog(np.sqrt(T[pos]), R[pos], "-", color=color, label=f"R(T) {_label(s)}")
+        ax.loglog(np.sqrt(T[pos]), R[pos], "-", color=color, label=f"R(T), {_label(s)}", **_style(k, len(T)))
         if "theorem1" in s:
             rhs = np.asarray([float(x) for x in s["theorem1"]["rhs_mean_curve"]], dtype=float)
-            fin = np.isfinite(rhs)
-            ax.loglog(np.sqrt(T[fin]), rhs[fin], "--", color=color, alpha=0.7)
+            fin = np.isfinite(rhs) & (rhs > 0)
+            ax.loglog(np.sqrt(T[fin]), rhs[fin], "--", color=color, alpha=0.8,
+                      label=f"Theorem 1 RHS (dashed), {_label(s)}", **_style(k, len(T)))
     T = np.asarray(group[0]["checkpoints"], dtype=float)
     end = max(abs(float(s["regret_mean_curve"][-1])) for s in group) or 1.0
-    ax.loglog(np.sqrt(T), end * np.sqrt(T / T[-1]), ":", color="k", label="c sqrt(T) (slope 1 here)")
-    ax.loglog(np.sqrt(T), end * T / T[-1], "-.", color="grey", label="c T (slope 2: linear regret)")
-    ax.set_xlabel("sqrt(T)")
-    ax.set_ylabel("regret (solid), Theorem 1 RHS (dashed)")
-    ax.set_title(f"{name}: R(T) and Theorem 1's bound (means over seeds)", fontsize=9)
-    ax.legend(fontsize=6, loc="upper left")
-    fig.tight_layout()
-    path = save_figure_atomic(fig, out / f"regret-{name}-vs-sqrtT.png", dpi=120)
+    ax.loglog(np.sqrt(T), end * np.sqrt(T / T[-1]), ":", color="k", label="reference c sqrt(T) (slope 1 here)")
+    ax.loglog(np.sqrt(T), end * T / T[-1], "-.", color="grey", label="reference c T (slope 2: linear regret)")
+    _log_ticks(ax.xaxis)
+    ax.set_xlabel("sqrt(T), T = number of rounds (log scale)", fontsize=10)
+    ax.set_ylabel("regret R(T), loss units (log scale)", fontsize=10)
+    ax.set_title(f"{name}: R(T) (solid) and Theorem 1's bound (dashed), means over seeds", fontsize=10)
+    _legend_below(ax)
+    path = save_figure_atomic(fig, out / f"regret-{name}-vs-sqrtT.png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -88,24 +117,23 @@ def _figure_average(group: list[dict], out: Path, name: str) -> Path:
     import numpy as np
 
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    fig, ax = plt.subplots(figsize=(7.5, 5.2))
     for k, s in enumerate(group):
         T = np.asarray(s["checkpoints"], dtype=float)
         avg = np.asarray(s["avg_regret_mean_curve"], dtype=float)
         pos = avg > 0
-        ax.loglog(T[pos], avg[pos], color=f"C{k % 10}", label=_label(s))
+        ax.loglog(T[pos], avg[pos], color=f"C{k % 10}", label=f"R(T)/T, {_label(s)}", **_style(k, len(T)))
     T = np.asarray(group[0]["checkpoints"], dtype=float)
     end = max(float(s["avg_regret_mean_curve"][-1]) for s in group)
     if end > 0:
-        ax.loglog(T, end * np.sqrt(T[-1] / T), ":", color="k", label="c / sqrt(T) (Corollary 1's rate)")
+        ax.loglog(T, end * np.sqrt(T[-1] / T), ":", color="k", label="reference c / sqrt(T) (Corollary 1's rate)")
     drift = _drift(group[0]["problem"])
     if drift:
         ax.axhline(drift, color="grey", ls="--", lw=0.8, label="drift r: floor of R/T if x stays >= 0")
-    ax.set_xlabel("T")
-    ax.set_ylabel("average regret R(T)/T (positive values)")
-    ax.set_title(f"{name}: average regret (means over seeds)", fontsize=9)
-    ax.legend(fontsize=6)
-    fig.tight_layout()
-    path = save_figure_atomic(fig, out / f"regret-{name}-average.png", dpi=120)
+    ax.set_xlabel("T, number of rounds (log scale)", fontsize=10)
+    ax.set_ylabel("average regret R(T)/T, loss per round (log scale)", fontsize=10)
+    ax.set_title(f"{name}: average regret (positive values; means over seeds)", fontsize=10)
+    _legend_below(ax)
+    path = save_figure_atomic(fig, out / f"regret-{name}-average.png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -21,28 +22,47 @@ from simulations.toys.problems import value_grid, well_value
 # Registry members keep their colours across figures; any other method takes matplotlib's next one.
 COLORS = {"sgdm": "tab:gray", "rmsprop": "tab:green", "adam": "tab:blue", "adabelief": "tab:orange",
           "adamomentum": "tab:red", "adamw": "tab:cyan", "amsgrad": "tab:purple", "adamomentum-max": "tab:pink"}
+# Trajectories that coincide (Adam and AdaBelief often do) stay visible: each optimizer has its own
+# line style and marker shape, with markers at staggered steps.
+LINESTYLES = ("-", "--", "-.", ":")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+LEGEND_FONT = 8.5  # >= 9 pt on the page (110 dpi shown at 96 css dpi)
+
+
+def _path_style(k: int, n_points: int) -> dict:
+    every = max(1, n_points // 10)
+    return {"ls": LINESTYLES[k % len(LINESTYLES)], "marker": MARKERS[k % len(MARKERS)], "ms": 4.5,
+            "markevery": ((k * max(1, every // 5)) % every, every), "markerfacecolor": "none"}
 
 
 def trajectory_figure(name: str, result: dict, out: Path) -> Path:
     plt = pyplot()
     from matplotlib.colors import LogNorm
+    from matplotlib.ticker import FuncFormatter, LogLocator
     xs, ys, values = value_grid(name, tuple(result["box"]))
-    fig, ax = plt.subplots(figsize=(6.4, 5.6))
-    ax.contourf(xs, ys, values + 1e-3, levels=np.geomspace(values.min() + 1e-3, values.max() + 1e-3, 30),
-                norm=LogNorm(), cmap="Greys", alpha=0.6)
-    for opt, res in result["optimizers"].items():
+    fig, ax = plt.subplots(figsize=(7.6, 5.8))
+    filled = ax.contourf(xs, ys, values + 1e-3, levels=np.geomspace(values.min() + 1e-3, values.max() + 1e-3, 30),
+                         norm=LogNorm(), cmap="Greys", alpha=0.6)
+    bar = fig.colorbar(filled, ax=ax, fraction=0.05, pad=0.02, ticks=LogLocator(base=10, subs=(1.0, 3.0)),
+                       format=FuncFormatter(lambda v, _: f"{v:.3g}"))
+    bar.ax.minorticks_off()
+    bar.set_label(f"{result['label']} value f(x1, x2) + 0.001 (log colour scale)", fontsize=9)
+    for k, (opt, res) in enumerate(result["optimizers"].items()):
         path = np.array(res["showcase_path"], dtype=np.float64)
         path = path[np.all(np.isfinite(path), axis=1)]
         hit = res["showcase_hit"]
-        label = f"{opt} (lr {res['lr']:g}, {'reached at ' + str(hit) if hit >= 0 else 'not reached'})"
-        ax.plot(path[:, 0], path[:, 1], "-", lw=1.3, color=COLORS.get(opt), label=label, alpha=0.9)
-    ax.plot(*result["optimum"], "x", color="purple", ms=12, mew=3, label="optimum")
-    ax.plot(*result["showcase_start"], "o", color="black", ms=6, label="start")
+        label = f"{opt} (lr {res['lr']:g}, {'reached at step ' + str(hit) if hit >= 0 else 'not reached'})"
+        ax.plot(path[:, 0], path[:, 1], lw=1.3, color=COLORS.get(opt, f"C{k % 10}"), label=label, alpha=0.9,
+                **_path_style(k, len(path)))
+    ax.plot(*result["optimum"], "x", color="purple", ms=12, mew=3, ls="none", label="optimum")
+    ax.plot(*result["showcase_start"], "o", color="black", ms=6, ls="none", label="start")
     x_lo, x_hi, y_lo, y_hi = result["box"]
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(y_lo, y_hi)
-    ax.set_title(f"{result['label']}: trajectories from one start ({result['verdict']} over all starts)")
-    ax.legend(fontsize=7, loc="lower left")
+    ax.set_xlabel("x1 (first coordinate, unitless)")
+    ax.set_ylabel("x2 (second coordinate, unitless)")
+    ax.set_title(f"{result['label']}: trajectories from one start ({result['verdict']} over all starts)", fontsize=10)
+    ax.legend(fontsize=LEGEND_FONT, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
     path = save_figure_atomic(fig, out / f"toys_{name}.png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
@@ -53,7 +73,7 @@ def steps_figure(record: dict, out: Path) -> Path:
     functions = record["results"]["toys"]["functions"]
     names = list(functions)
     opts = list(next(iter(functions.values()))["optimizers"])
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(10.2, 4.4))
     width = 0.8 / len(opts)
     for j, opt in enumerate(opts):
         pos = np.arange(len(names)) + (j - (len(opts) - 1) / 2) * width
@@ -63,15 +83,18 @@ def steps_figure(record: dict, out: Path) -> Path:
         for ax, data in ((axes[0], rm), (axes[1], rp)):
             est = np.array([d["estimate"] for d in data], dtype=float)
             err = np.array([[d["estimate"] - d["low"], d["high"] - d["estimate"]] for d in data], dtype=float).T
+            err = np.clip(err, 0.0, None)  # an interval bound one ulp inside the estimate (e.g. 1 - 1e-16) is 0 long
             ax.bar(pos, est, width, yerr=np.nan_to_num(err), capsize=2, color=color, label=opt)
     steps = record["config"]["toys"]["steps"]
-    axes[0].set_ylabel(f"mean min(steps to optimum, T={steps})")
-    axes[0].set_title("steps to reach the optimum (95% CI; lower is faster)")
-    axes[1].set_ylabel("fraction of starts that reach")
-    axes[1].set_title("reach proportion (Wilson 95% CI)")
+    axes[0].set_ylabel(f"mean min(steps to optimum, T={steps}), iterations")
+    axes[0].set_title("steps to reach the optimum (95% CI; lower is faster)", fontsize=10)
+    axes[1].set_ylabel("fraction of starts that reach (0 to 1)")
+    axes[1].set_title("reach proportion (Wilson 95% CI)", fontsize=10)
     for ax in axes:
-        ax.set_xticks(np.arange(len(names)), [functions[n]["label"] for n in names])
-    axes[0].legend(fontsize=8)
+        # wrapped: at the page's width "Three-Hump Camel" would run into its neighbour
+        ax.set_xticks(np.arange(len(names)), [textwrap.fill(functions[n]["label"], 11) for n in names])
+        ax.set_xlabel("test function (Figure 2)")
+    axes[0].legend(fontsize=9)
     path = save_figure_atomic(fig, out / "toys_steps.png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
@@ -80,7 +103,7 @@ def steps_figure(record: dict, out: Path) -> Path:
 def _shade_areas(axes, geo: dict, plateau_slope: float, lo: float) -> None:
     xs = np.linspace(lo, 0.6, 800)
     axes[0].plot(xs, well_value(xs, 1.0, plateau_slope), "k-")
-    axes[0].set_ylabel("loss f(x)")
+    axes[0].set_ylabel("loss f(x), unitless")
     for ax in axes:
         for (area, (a, b)), color in zip(geo["areas"].items(), ("#fde0c5", "#c6e2ff", "#d5f5d5")):
             ax.axvspan(a, b, color=color, alpha=0.6, lw=0)
@@ -97,10 +120,14 @@ def _stepsize_curves(axes, curves: dict) -> None:
         mask = np.array(curve["t"]) <= (arrive if arrive > 0 else np.inf)  # first approach only
         color = COLORS.get(name, f"C{j}")
         if curve["eta"] is not None:
-            axes[1].semilogy(x[mask], np.array(curve["eta"])[mask], ".-", ms=2, lw=1, color=color, label=name)
+            axes[1].semilogy(x[mask], np.array(curve["eta"])[mask], MARKERS[j % len(MARKERS)],
+                             ls=LINESTYLES[j % len(LINESTYLES)], ms=3, markevery=(j * 3 % 12, 12),
+                             markerfacecolor="none", lw=1.2, color=color, label=name)
         if curve["m"] is not None:
             ratio = np.abs(np.array(curve["m"])) / np.maximum(np.abs(np.array(curve["g"])), 1e-300)
-            axes[2].semilogy(x[mask], ratio[mask], ".-", ms=2, lw=1, color=color, label=name)
+            axes[2].semilogy(x[mask], ratio[mask], MARKERS[j % len(MARKERS)], ls=LINESTYLES[j % len(LINESTYLES)],
+                             ms=3, markevery=(j * 3 % 12, 12), markerfacecolor="none", lw=1.2, color=color,
+                             label=name)
 
 
 def stepsize_figure(results: dict, out: Path) -> Path:
@@ -111,17 +138,18 @@ def stepsize_figure(results: dict, out: Path) -> Path:
     lo = min(min(c["x_before"]) for c in curves.values())
     _shade_areas(axes, results["geometry"], results["config"]["plateau_slope"], lo)
     _stepsize_curves(axes, curves)
-    axes[1].set_ylabel("effective stepsize a_t/((1-b1^t) denom)")
-    axes[2].set_ylabel("|m_t| / |g_t|")
-    axes[2].axhline(1.0, color="k", lw=0.6)
-    axes[2].set_xlabel("position x (start of the step)")
-    if axes[1].get_legend_handles_labels()[0]:
-        axes[1].legend(fontsize=8)
+    axes[1].set_ylabel("effective stepsize a_t/((1-b1^t) denom)\n(x per unit gradient)")
+    axes[2].set_ylabel("|m_t| / |g_t| (ratio)")
+    axes[2].axhline(1.0, color="k", lw=0.6, label="|m| = |g|")
+    axes[2].set_xlabel("position x (start of the step), unitless")
+    for ax in axes[1:]:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=9)
     summary = results["decision"]["summary"]
-    axes[0].set_title(f"Figure 1 check (lr {case['lr']}, beta2 {case['beta2']}, eps {case['eps']:g}); "
+    axes[0].set_title(f"Figure 1 check (lr {case['lr']}, beta2 {case['beta2']}, eps {case['eps']:g});\n"
                       f"over the cases that resolve each area: "
                       + ", ".join(f"{k} {summary[k]['verdict']} ({summary[k]['true_in']}/{summary[k]['of']})"
-                                  for k in "ABC"), fontsize=9)
+                                  for k in "ABC"), fontsize=10)
     path = save_figure_atomic(fig, out / "stepsize_figure1.png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
