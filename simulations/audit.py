@@ -19,7 +19,7 @@ from simulations.report import run_report
 from theory.names import resolve
 from theory.testing import check_invariants
 
-DIGEST_GROUPS = (("holds", ("proved", "holds")), ("fails", ("fails",)),
+DIGEST_GROUPS = (("holds", ("proved", "holds")), ("fails", ("fails",)), ("not significant", ("not-significant",)),
                  ("hypotheses broken", ("assumption-violated", "unsatisfiable")), ("not checked", ("unchecked",)))
 
 

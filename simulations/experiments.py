@@ -16,10 +16,13 @@ from pathlib import Path
 from simulations.escape import experiment as escape_experiment
 from simulations.nonconvex import experiment as nonconvex_experiment
 from simulations.regret import experiment as regret_experiment
+from simulations.search import experiment as search_experiment
 from simulations.toys import experiment as toys_experiment
+from simulations.training import experiment as training_experiment
 
 EXPERIMENT_MODULES = {"toys": toys_experiment, "escape": escape_experiment, "regret": regret_experiment,
-                      "nonconvex": nonconvex_experiment}
+                      "nonconvex": nonconvex_experiment, "training": training_experiment,
+                      "search": search_experiment}
 EXPERIMENTS = tuple(EXPERIMENT_MODULES)
 SCALES = ("smoke", "quick", "full")  # smoke: seconds, for tests and examples; its verdicts mean nothing
 DEFAULT_SUBJECT, DEFAULT_BASELINE = "adamomentum", "adam"

@@ -79,9 +79,28 @@ def make_record(experiment: str, config: Any, results: Any, seed: int | None = N
     return record
 
 
+def _umask() -> int:
+    try:  # Linux says it without changing it (os.umask both sets and reads: racy under threads)
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    current = os.umask(0o022)  # elsewhere: set, then restore at once
+    os.umask(current)
+    return current
+
+
+def file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give: 0666 less the umask (0644 under the usual 022)."""
+    return 0o666 & ~_umask()
+
+
 def _publish(tmp: str, path: Path) -> None:
-    # mkstemp creates 0600 files; results are meant to be read (and served) by others.
-    os.chmod(tmp, 0o644)
+    # mkstemp creates 0600 files; results are meant to be read (and served) by others, like any file
+    # the user writes, so they get the mode the umask gives.
+    os.chmod(tmp, file_mode())
     os.replace(tmp, path)
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 
 from simulations import report
-from simulations.commands._common import add_device_argument, add_subject_arguments
+from simulations.commands._common import (add_device_argument, add_out_argument, add_progress_argument,
+                                          add_subject_arguments, check_out_dir, progress_enabled)
 from simulations.experiments import EXPERIMENTS
 
 HELP = "run every experiment (--quick: < 5 min on 2 cores) and write DIR/index.html with figures and the ledger"
@@ -20,20 +21,22 @@ def _experiment_list(text: str) -> list[str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     scale = parser.add_mutually_exclusive_group()
-    scale.add_argument("--quick", dest="scale", action="store_const", const="quick",
-                       help="small presets, each experiment <= 60 s (default)")
-    scale.add_argument("--full", dest="scale", action="store_const", const="full", help="the full presets")
-    parser.set_defaults(scale="quick")
-    parser.add_argument("--out", default="amlab-out/report", help="output folder (default: amlab-out/report)")
+    scale.add_argument("--scale", choices=("smoke", "quick", "full"), default="quick",
+                       help="experiment scale: smoke runs in seconds and decides nothing, quick is the CI scale "
+                            "(each experiment <= 60 s), full the long one (default: %(default)s)")
+    scale.add_argument("--quick", dest="scale", action="store_const", const="quick", help="shorthand for --scale quick")
+    scale.add_argument("--full", dest="scale", action="store_const", const="full", help="shorthand for --scale full")
+    add_out_argument(parser, "amlab-out/report")
     add_device_argument(parser)
     parser.add_argument("--only", type=_experiment_list, default=list(EXPERIMENTS),
                         help=f"comma-separated subset of: {', '.join(EXPERIMENTS)} (default: all)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_argument(parser)
     add_subject_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    result = report.run_report(args.out, scale=args.scale, device=args.device, progress=not args.no_progress,
+    check_out_dir(args.out)
+    result = report.run_report(args.out, scale=args.scale, device=args.device, progress=progress_enabled(args),
                                experiments=tuple(args.only), subject=args.subject, baseline=args.baseline)
     failed = [o.name for o in result["outcomes"] if not o.ok]
     for outcome in result["outcomes"]:

@@ -1,10 +1,13 @@
 """``amlab verify``: every check of the paper's claims, the claims ledger, and a CI gate.
 
 Runs the sympy/numeric checks of :mod:`proofs_check` and every experiment of
-:data:`simulations.experiments.EXPERIMENTS` (quick scale unless ``--full``), builds the ledger,
-prints it, writes ``<out>/ledger.json`` and ``docs/ledger.md`` (the latter only when every experiment
-ran, or to an explicit ``--docs PATH``), and exits 1 when a verdict differs
-from ``proofs_check/recorded_verdicts.json`` (``--update-record`` rewrites the record after review).
+:data:`simulations.experiments.EXPERIMENTS` (``--scale``, default quick: the CI scale; ``--full`` is
+``--scale full``), builds the ledger, prints it, writes ``<out>/ledger.json`` and ``<out>/ledger.md``
+and nothing else unless asked: ``--docs PATH`` writes the Markdown ledger there, ``--write-docs``
+rewrites ``docs/ledger.md`` of a source checkout (only when every experiment ran; never inside an
+installed package). Exits 1 when a verdict differs from ``proofs_check/recorded_verdicts.json``
+(``--update-record`` rewrites the record after review). The verdicts are what must agree across
+machines; the Monte Carlo numbers in the evidence may differ in their last digits.
 """
 from __future__ import annotations
 
@@ -16,27 +19,44 @@ from pathlib import Path
 
 from proofs_check import ledger as ledger_mod
 from simulations import experiments
-from simulations.commands._common import add_device_argument, add_subject_arguments
+from simulations.commands._common import (UsageError, add_device_argument, add_out_argument, add_progress_argument,
+                                          add_scale_argument, add_subject_arguments, check_out_dir,
+                                          progress_enabled)
 from simulations.records import write_json_atomic, write_text_atomic
 
 HELP = "check every claim of the paper (sympy + simulations), write the claims ledger, compare with the record"
 
-DEFAULT_DOCS = Path(ledger_mod.__file__).resolve().parent.parent / "docs" / "ledger.md"
+SOURCE_ROOT = Path(ledger_mod.__file__).resolve().parent.parent
+DEFAULT_DOCS = SOURCE_ROOT / "docs" / "ledger.md"
+
+
+def source_checkout_docs() -> Path:
+    """docs/ledger.md of the source checkout this code runs from; UsageError in an installed package."""
+    root = DEFAULT_DOCS.parent.parent
+    installed = any(part in ("site-packages", "dist-packages") for part in root.parts)
+    if installed or not (root / "pyproject.toml").exists() or not DEFAULT_DOCS.parent.is_dir():
+        raise UsageError(f"--write-docs: {root} is not a source checkout (an installed package is never written "
+                         f"into); pass --docs PATH to write the Markdown ledger somewhere")
+    return DEFAULT_DOCS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--full", action="store_true", help="run the simulation-backed rows at full scale")
-    parser.add_argument("--out", default="amlab-out/verify", help="output folder (default: amlab-out/verify)")
+    add_scale_argument(parser, help="scale of the simulation-backed rows (quick is the CI scale)")
+    parser.add_argument("--full", dest="scale", action="store_const", const="full",
+                        help="shorthand for --scale full")
+    add_out_argument(parser, "amlab-out/verify")
     add_device_argument(parser)
     parser.add_argument("--update-record", action="store_true",
                         help="rewrite proofs_check/recorded_verdicts.json with this run's verdicts (after review)")
     parser.add_argument("--experiments", default=",".join(experiments.EXPERIMENTS),
                         help=f"comma-separated experiments to run (default: all of {', '.join(experiments.EXPERIMENTS)};"
                              f" an empty string runs the symbolic checks only)")
-    parser.add_argument("--docs", default=None,
-                        help="where to regenerate the Markdown ledger (default: docs/ledger.md of this checkout, "
-                             "written only when every experiment ran; an explicit path is always written)")
-    parser.add_argument("--progress", action="store_true", help="show progress bars of the experiments on stderr")
+    parser.add_argument("--docs", default=None, metavar="PATH",
+                        help="also write the Markdown ledger to PATH (always written when given)")
+    parser.add_argument("--write-docs", action="store_true",
+                        help="rewrite docs/ledger.md of this source checkout (only when every experiment ran, for "
+                             "the paper's comparison; refused in an installed package)")
+    add_progress_argument(parser)
     add_subject_arguments(parser)
 
 
@@ -58,7 +78,7 @@ def _experiment_names(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in experiments.EXPERIMENTS]
     if unknown:
-        raise ValueError(f"--experiments: unknown {unknown}; valid: {', '.join(experiments.EXPERIMENTS)}")
+        raise UsageError(f"--experiments: unknown {unknown}; valid: {', '.join(experiments.EXPERIMENTS)}")
     return names
 
 
@@ -78,7 +98,16 @@ def format_table(ledger: list[dict], width: int | None = None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     names = _experiment_names(args.experiments)
-    scale = "full" if args.full else "quick"
+    scale = args.scale
+    for flag, given in (("--update-record", args.update_record), ("--write-docs", args.write_docs)):
+        if scale == "smoke" and given:
+            raise UsageError(f"{flag}: the smoke scale's verdicts decide nothing, so they are not recorded; use "
+                             f"--scale quick or full")
+    out = check_out_dir(args.out)
+    docs_target = source_checkout_docs() if args.write_docs else None
+    if args.docs is not None:
+        check_out_dir(Path(args.docs).parent or ".", "--docs")
+    progress = progress_enabled(args)
     start = time.perf_counter()
     subject, baseline = args.subject, args.baseline
     default = ledger_mod.is_default_comparison(subject, baseline)
@@ -87,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     missing: dict[str, str] = {}
     timings = {}
     for name in names:
-        outcome = experiments.run_experiment(name, scale=scale, device=args.device, progress=args.progress,
+        outcome = experiments.run_experiment(name, scale=scale, device=args.device, progress=progress,
                                              subject=subject, baseline=baseline)
         timings[name] = outcome.seconds
         if outcome.ok:
@@ -101,24 +130,27 @@ def run(args: argparse.Namespace) -> int:
             missing.setdefault(name, "not run (excluded with --experiments)")
     ledger = ledger_mod.build_ledger(rows, missing, subject=subject, baseline=baseline)
     print(format_table(ledger))
-    out = Path(args.out)
     json_path = write_ledger(ledger, out)
+    written = [json_path, write_markdown(ledger, out / "ledger.md")]
     if args.docs is not None:
-        md_path = write_markdown(ledger, Path(args.docs))
-        print(f"\nwrote {json_path} and {md_path} ({time.perf_counter() - start:.1f} s in total)", file=sys.stderr)
-    elif not default:
-        print(f"\nwrote {json_path}; docs/ledger.md is the paper's ledger (adamomentum vs adam), not rewritten for "
-              f"{subject} vs {baseline} (pass --docs PATH to write one)", file=sys.stderr)
-    elif missing:
-        print(f"\nwrote {json_path}; NOT writing {DEFAULT_DOCS}: experiments missing or excluded "
-              f"({', '.join(sorted(missing))}), so the reviewed ledger is kept (pass --docs PATH to write one) "
-              f"({time.perf_counter() - start:.1f} s in total)", file=sys.stderr)
-    else:
-        md_path = write_markdown(ledger, DEFAULT_DOCS)
-        print(f"\nwrote {json_path} and {md_path} ({time.perf_counter() - start:.1f} s in total)", file=sys.stderr)
+        written.append(write_markdown(ledger, Path(args.docs)))
+    if docs_target is not None:
+        if not default:
+            print(f"docs/ledger.md is the paper's ledger (adamomentum vs adam), not rewritten for {subject} vs "
+                  f"{baseline} (pass --docs PATH to write one)", file=sys.stderr)
+        elif missing:
+            print(f"NOT writing {docs_target}: experiments missing or excluded ({', '.join(sorted(missing))}), so the "
+                  f"reviewed ledger is kept (pass --docs PATH to write one)", file=sys.stderr)
+        else:
+            written.append(write_markdown(ledger, docs_target))
+    print(f"\nwrote {', '.join(str(p) for p in written)} ({time.perf_counter() - start:.1f} s in total)",
+          file=sys.stderr)
     if not default:
         print(f"\nsubject {subject} vs baseline {baseline}: the recorded verdicts are about the paper's comparison "
               f"(adamomentum vs adam), so there is nothing to compare with; exit 0")
+        return 0
+    if scale == "smoke":
+        print("\nsmoke scale: its verdicts decide nothing, so they are not compared with the record; exit 0")
         return 0
     if args.update_record:
         path = save_recorded(ledger)

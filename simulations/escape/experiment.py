@@ -43,6 +43,7 @@ from simulations.escape.summary import (
 from simulations.escape.summary import summary_lines as run_summary_lines
 from simulations.escape.verdicts import comparison
 from simulations.escape.verdicts import ledger_rows as _ledger_rows
+from simulations.checkpoints import NO_CHECKPOINTS, UnitStore
 from simulations.records import make_record
 from simulations.runtime import resolve_device
 from theory.names import resolve, resolve_all
@@ -182,19 +183,21 @@ class EscapeConfig:
 
 # ---- one configuration ----------------------------------------------------------------------------
 
-def run_config(config: EscapeConfig, progress: bool = False) -> dict:
+def run_config(config: EscapeConfig, progress: bool = False, units: UnitStore = NO_CHECKPOINTS) -> dict:
     """Simulate every optimizer (or the flow) of ``config``; same seed for each (common random
     numbers). Adds E Gamma(subject) / E Gamma(baseline) when both were run, and ``rule_notes``:
-    per optimizer, the settings its rule could not honour (theory.rule.notes; only non-empty ones)."""
+    per optimizer, the settings its rule could not honour (theory.rule.notes; only non-empty ones).
+    Each optimizer (or the flow) is one checkpointed unit of ``units``."""
     start = time.perf_counter()
     results, notes = {}, {}
     if config.dynamics == "flow":
-        results["flow"] = summarise(config, simulate(config, "flow", progress=progress))
+        results["flow"] = units.unit("flow", lambda: summarise(config, simulate(config, "flow", progress=progress)))
     else:
         hyper = hyper_for(config)
-        for label, optimizer in zip(config.labels(), config.optimizers):
+        for k, (label, optimizer) in enumerate(zip(config.labels(), config.optimizers)):
             rule = resolve(optimizer)
-            results[label] = summarise(config, simulate(config, rule, progress=progress), rule)
+            results[label] = units.unit(f"{k}-{label}", lambda rule=rule: summarise(
+                config, simulate(config, rule, progress=progress), rule))
             said = rule_notes(rule, hyper)
             if said:
                 notes[label] = said
@@ -209,9 +212,9 @@ def run_config(config: EscapeConfig, progress: bool = False) -> dict:
     return out
 
 
-def run_single(config: EscapeConfig, progress: bool = False) -> dict:
+def run_single(config: EscapeConfig, progress: bool = False, units: UnitStore = NO_CHECKPOINTS) -> dict:
     """One configuration as a record (what ``amlab escape`` writes without ``--preset``)."""
-    return make_record("escape", config, run_config(config, progress=progress), seed=config.seed)
+    return make_record("escape", config, run_config(config, progress=progress, units=units), seed=config.seed)
 
 
 # ---- the named experiments ------------------------------------------------------------------------
@@ -311,31 +314,35 @@ def skipped_runs(name: str, scale: str = "quick", subject: str = DEFAULT_SUBJECT
 
 
 def run_presets(names=PRESETS, scale: str = "quick", device: str = "auto", progress: bool = False,
-                seed: int = 0, subject: str = DEFAULT_SUBJECT, baseline: str = DEFAULT_BASELINE) -> dict:
+                seed: int = 0, subject: str = DEFAULT_SUBJECT, baseline: str = DEFAULT_BASELINE,
+                units: UnitStore = NO_CHECKPOINTS) -> dict:
     """Run the named experiments; returns {preset: {"runs": [...], "summary": {...}}} (and
-    ``"skipped": {key: reason}`` where runs could not be made for this subject / baseline)."""
+    ``"skipped": {key: reason}`` where runs could not be made for this subject / baseline).
+    Each preset is one checkpointed unit of ``units``."""
     dev = str(resolve_device(device))
-    out = {}
-    for name in names:
+
+    def one_preset(name):
         runs = []
         for key, config in preset_configs(name, scale, dev, seed, subject, baseline):
             res = run_config(config, progress=progress)
             res["key"] = key
             runs.append(res)
-        out[name] = {"runs": runs, "summary": summarise_preset(name, runs, subject, baseline)}
+        done = {"runs": runs, "summary": summarise_preset(name, runs, subject, baseline)}
         skipped = skipped_runs(name, scale, subject, baseline)
         if skipped:
-            out[name]["skipped"] = skipped
-    return out
+            done["skipped"] = skipped
+        return done
+
+    return {name: units.unit(f"preset-{name}", lambda name=name: one_preset(name)) for name in names}
 
 
 def run_named(names, scale: str = "quick", device: str = "auto", progress: bool = False, seed: int = 0,
               subject: str = DEFAULT_SUBJECT, baseline: str = DEFAULT_BASELINE,
-              device_label: str | None = None) -> dict:
+              device_label: str | None = None, units: UnitStore = NO_CHECKPOINTS) -> dict:
     """The named experiments as one record (``device_label``: the device written in the config;
-    default the one resolved)."""
+    default the one resolved; ``units``: where finished presets are checkpointed)."""
     names = list(names)
-    results = run_presets(names, scale, device, progress, seed, subject, baseline)
+    results = run_presets(names, scale, device, progress, seed, subject, baseline, units)
     config = {"scale": scale, "device": device_label or str(resolve_device(device)), "presets": names,
               "subject": subject, "baseline": baseline}
     return make_record("escape", config, results, seed=seed)

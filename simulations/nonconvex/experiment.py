@@ -16,6 +16,7 @@ from simulations.nonconvex.simulate import log_grid, simulate
 from simulations.nonconvex.summary import summarise_run
 from simulations.nonconvex import verdicts
 from simulations.nonconvex.verdicts import DEFAULT_BASELINE, DEFAULT_SUBJECT
+from simulations.checkpoints import NO_CHECKPOINTS, UnitStore
 from simulations.records import make_record
 from theory.family import Hyper
 from theory.names import resolve_all, split_names
@@ -159,10 +160,14 @@ def preset_configs(scale: str = "quick", subject: str = DEFAULT_SUBJECT,
 
 
 def run_scale(scale: str = "quick", device: str = "auto", progress: bool = False,
-              subject: str = DEFAULT_SUBJECT, baseline: str = DEFAULT_BASELINE) -> dict:
-    """All preset runs at ``scale`` as one record (fixed seeds: reproducible verdicts)."""
+              subject: str = DEFAULT_SUBJECT, baseline: str = DEFAULT_BASELINE,
+              units: UnitStore = NO_CHECKPOINTS) -> dict:
+    """All preset runs at ``scale`` as one record (fixed seeds: reproducible verdicts); each preset
+    run is one checkpointed unit of ``units``."""
     configs = preset_configs(scale, subject, baseline)
-    runs = [run_problem(config, device, progress) for config in configs]
+    runs = [units.unit(f"{k}-{config.problem}-{config.stepsize}",
+                       lambda config=config: run_problem(config, device, progress))
+            for k, config in enumerate(configs)]
     return make_record("nonconvex", {"scale": scale, "configs": configs, "subject": subject, "baseline": baseline},
                        _results(runs, subject, baseline), seed=11)
 

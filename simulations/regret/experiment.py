@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
+from simulations.checkpoints import NO_CHECKPOINTS, UnitStore
 from simulations.records import make_record
 from simulations.regret.figures import write_outputs  # noqa: F401  (the experiment's output writer)
 from simulations.regret.problems import ProblemConfig
@@ -120,17 +121,21 @@ def presets(scale: str = "quick", subject=DEFAULT_SUBJECT, baseline=DEFAULT_BASE
 
 
 def run_preset(preset: Preset, device: str = "auto", dtype: str = "float64", progress: bool = False,
-               seed: int = 0) -> list[dict]:
-    """Run every member of ``preset``; one summary per (member, optimizer setting)."""
+               seed: int = 0, units: UnitStore = NO_CHECKPOINTS) -> list[dict]:
+    """Run every member of ``preset``; one summary per (member, optimizer setting).
+
+    Each member is one checkpointed unit of ``units`` (members are independent runs on the same
+    data, so a resumed preset equals an uninterrupted one exactly)."""
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     out = []
-    for member in preset.members:
-        result = simulate(member, [preset.problem] * len(preset.optimizers), list(preset.optimizers), preset.steps,
-                          seeds=preset.seeds, seed=seed, beta1_decay=preset.beta1_decay,
-                          bias_correction=preset.bias_correction, device=dev, dtype=dt, progress=progress)
-        for summary in summarise(result):
-            summary["preset"] = preset.name
-            out.append(summary)
+    for k, member in enumerate(preset.members):
+        def one_member(member=member):
+            result = simulate(member, [preset.problem] * len(preset.optimizers), list(preset.optimizers),
+                              preset.steps, seeds=preset.seeds, seed=seed, beta1_decay=preset.beta1_decay,
+                              bias_correction=preset.bias_correction, device=dev, dtype=dt, progress=progress)
+            return [dict(summary, preset=preset.name) for summary in summarise(result)]
+
+        out.extend(units.unit(f"{preset.name}-{k}-{getattr(member, 'name', member)}", one_member))
     return out
 
 
@@ -145,15 +150,16 @@ def rule_notes(summaries: list[dict]) -> dict[str, list[str]]:
     return out
 
 
-def run(config: RunConfig, progress: bool = False, recorded_config: dict | None = None) -> dict:
+def run(config: RunConfig, progress: bool = False, recorded_config: dict | None = None,
+        units: UnitStore = NO_CHECKPOINTS) -> dict:
     """One ``amlab regret`` run: every method of ``config`` on its problem; one record.
 
     ``recorded_config``: the config to store in the record (the command line stores its arguments,
-    as it always has); default: ``config`` itself.
+    as it always has); default: ``config`` itself. ``units``: where finished methods are checkpointed.
     """
     preset = Preset("cli", config.problem, tuple(config.optimizers), (config.optimizer,), config.steps,
                     config.seeds, config.beta1_decay, config.bias_correction)
-    summaries = run_preset(preset, config.device, config.dtype, progress, seed=config.seed)
+    summaries = run_preset(preset, config.device, config.dtype, progress, seed=config.seed, units=units)
     results = {"summaries": summaries}
     if config.problem.name == "periodic":
         results["reddi"] = reddi_reproduction([dict(s, preset="reddi-periodic") for s in summaries])

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import torch
 
+from simulations.checkpoints import NO_CHECKPOINTS, UnitStore
 from simulations.records import make_record, to_jsonable
 from simulations.runtime import resolve_device, resolve_dtype
 from simulations.toys.figures import write_outputs  # noqa: F401  (the experiment contract)
@@ -164,8 +165,10 @@ def _rule_notes(rules: list, config: ToyConfig) -> dict:
     return out
 
 
-def run_toys(config: ToyConfig = ToyConfig(), device: str = "auto", progress: bool = False) -> dict:
-    """Run every (function, optimizer) pair from the shared starts; return results and verdicts."""
+def run_toys(config: ToyConfig = ToyConfig(), device: str = "auto", progress: bool = False,
+             units: UnitStore = NO_CHECKPOINTS) -> dict:
+    """Run every (function, optimizer) pair from the shared starts; return results and verdicts.
+    Each function is one checkpointed unit of ``units``."""
     dev = resolve_device(device)
     dtype = resolve_dtype(config.dtype)
     rules = resolve_all(config.optimizers)
@@ -179,8 +182,8 @@ def run_toys(config: ToyConfig = ToyConfig(), device: str = "auto", progress: bo
         bar = tqdm(total=len(config.functions) * len(rules), desc="toys", unit="run", leave=False)
     results = {"functions": {}, "paired_level": paired_level, "subject": subject}
     for name in config.functions:
-        results["functions"][name] = _run_function(FUNCTIONS[name], rules, config, dev, dtype, subject,
-                                                   paired_level, bar)
+        results["functions"][name] = units.unit(f"function-{name}", lambda name=name: _run_function(
+            FUNCTIONS[name], rules, config, dev, dtype, subject, paired_level, bar))
     if bar is not None:
         bar.close()
     results["rule_notes"] = _rule_notes(rules, config)
@@ -221,17 +224,19 @@ def run_scale(scale: str = "quick", device: str = "auto", progress: bool = False
 
 
 def run_experiment(config: ToyConfig, step_config: StepsizeConfig | None = None,
-                   device: str = "auto", progress: bool = False, scale: str = "custom") -> dict:
-    """Run the toys (and the Figure 1 sweep unless ``step_config`` is None) and build the record."""
+                   device: str = "auto", progress: bool = False, scale: str = "custom",
+                   units: UnitStore = NO_CHECKPOINTS) -> dict:
+    """Run the toys (and the Figure 1 sweep unless ``step_config`` is None) and build the record;
+    ``units`` checkpoints each function and the sweep."""
     subject = method_name(config.subject)
     if step_config is not None and step_config.methods[0] != subject:
         raise ValueError(f"the toy run and the stepsize sweep must have one subject, got {subject!r} "
                          f"and {step_config.methods[0]!r}")
     start = time.perf_counter()
-    results = {"subject": subject, "toys": run_toys(config, device, progress)}
+    results = {"subject": subject, "toys": run_toys(config, device, progress, units)}
     if step_config is not None:
         results["baseline"] = step_config.methods[1]
-        results["stepsize"] = run_stepsize(step_config, device="cpu")  # tiny: CPU is faster
+        results["stepsize"] = units.unit("stepsize", lambda: run_stepsize(step_config, device="cpu"))  # tiny: CPU
     results["toys"]["claim_verdict"] = claim_verdict(results["toys"])
     return make_record("toys", {"toys": to_jsonable(config),
                                 "stepsize": None if step_config is None else to_jsonable(step_config),
