@@ -103,7 +103,8 @@ CLAIMS: list[dict] = [
      "statement": "Under Assumptions 1-3, E(escape time) = Theta(upsilon / m(Upsilon))."},
     {"id": "lemma-1-side-conditions", "where": "Section 3.2, Lemma 1 (line 229)", "sources": ["proofs"],
      "statement": "The log condition ln(2 Delta/(mu upsilon^(1/3))) <= 2 mu tau (b1 - b2/4)/(b1 v+ + mu tau) can hold "
-                  "together with Assumption 3 for 'any theta0 in Omega_(-2 upsilon^gamma)'."},
+                  "together with Assumption 3 (satisfiable; for which starts theta0 in Omega_(-2 upsilon^gamma) "
+                  "is in the evidence)."},
     {"id": "lemma-1-measure", "where": "Section 3.2, Lemma 1 (line 231)", "sources": ["proofs"],
      "statement": "m is a non-zero Radon measure with m(U) < m(V) if U is a subset of V."},
     {"id": "consistency-lemma-1-log-condition", "where": "Lemma 1 vs Theorem 3 (lines 229, 663)", "sources": ["proofs"],

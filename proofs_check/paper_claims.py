@@ -46,7 +46,10 @@ def check_lemma_1_log_condition(beta1: float = 0.9, beta2: float = 0.999,
     positive = sp.simplify((sup.subs(b2, 2 * b1)) - b1) == 0  # smallest value, at b2 = 2 b1, is b1 > 0
     factor = math.exp(2 * beta1 - beta2 / 2) / 2  # Delta/mu <= factor * upsilon^(1/3)
     radius = [math.sqrt(2 * factor) * u ** (1 / 6) for u in upsilons]  # mu-strong convexity: |theta0| <= this
-    verdict = "holds" if identity and limit_ok and positive and 0 < beta1 <= beta2 <= 2 * beta1 else "fails"
+    if not 0 < beta1 <= beta2 <= 2 * beta1:
+        verdict = "unchecked"  # outside Assumption 3: not an instance of the statement
+    else:
+        verdict = "holds" if identity and limit_ok and positive else "fails"
     evidence = (f"Lemma 1 (line 229): kappa2 = 2 mu tau (b1 - b2/4)/(b1 v+ + mu tau) < 2(b1 - b2/4) "
                 f"(sympy: the gap is 2 b1 v+ (b1 - b2/4)/(b1 v+ + mu tau) > 0, the sup is reached as v+ -> 0; "
                 f"under Assumption 3's b1 <= b2 <= 2 b1 the sup is >= b1 > 0), so the condition is satisfiable "
@@ -323,21 +326,34 @@ def check_eps_consistency(g: float = 1e-3, eps_value: float = 1e-8, beta2: float
                        details={"sqrt_v_over_G": ratio})
 
 
-def check_escape_set_consistency(h: float = 1.0) -> CheckResult:
-    """Definition 2 (line 209): Upsilon = {y : R^-1 Sigma y in Omega_(-upsilon^gamma)} (the points mapped
-    *inside* the basin); Appendix B.3 (line 808): Upsilon = {y : y^T M y >= h_f} (outside the ellipsoid)."""
+def check_escape_set_consistency(h: float = 1.0, reading: str | None = None) -> CheckResult:
+    """Definition 2 (line 209), as OCR'd: Upsilon = {y : R^-1 Sigma y in Omega_(-upsilon^gamma)} (the
+    points mapped *inside* the basin); Appendix B.3 (line 808): Upsilon = {y : y^T M y >= h_f} (outside).
+    The OCR renders "not in" as "6∈" on line 208 and Zhou et al. (2020), whose definition this is, write
+    "not in": the symbol on line 209 may have lost its slash. ``reading`` "in" or "not-in" checks one
+    reading; None (the default) checks both and, as the text cannot tell them apart, decides nothing."""
+    if reading not in (None, "in", "not-in"):
+        raise ValueError(f"reading must be None, 'in' or 'not-in', got {reading!r}")
     y = 0.0  # R^-1 Sigma 0 = 0 = theta*, inside every Omega_(-r) that contains theta*
-    in_definition = True
     in_appendix = y * y >= h
-    verdict = "fails" if in_definition != in_appendix else "holds"
+    # y = 0 is mapped inside the basin: in Definition 2's set under "in", outside it under "not in"
+    consistent = {r: (r == "in") == in_appendix for r in ("in", "not-in")}
+    if reading is None:
+        verdict = "unchecked" if consistent["in"] != consistent["not-in"] else ("holds" if consistent["in"] else "fails")
+    else:
+        verdict = "holds" if consistent[reading] else "fails"
+    evidence = (f"Definition 2 (lines 208-210) as OCR'd defines the escaping set as {{y : R^-1 Sigma y in "
+                f"Omega_(-upsilon^gamma)}}, the y mapped into the shrunk basin; Appendix B.3 (line 808) uses "
+                f"{{y : y^T Sigma R^-1 H R^-1 Sigma y >= h_f}}, the y mapped outside it. Witness y = 0 (mapped to "
+                f"theta*): in B.3's set {in_appendix} (h_f = {h}). Reading 'in' (as OCR'd): the two sets are "
+                f"complements, so Lemma 1's m(Upsilon) changes meaning between the main text and the proof "
+                f"({'consistent' if consistent['in'] else 'inconsistent'}). Reading 'not in' (line 208 renders "
+                f"'not in' as '6∈'; Zhou et al. 2020 define the set with 'not in'): "
+                f"{'consistent' if consistent['not-in'] else 'inconsistent'}. "
+                + ("The OCR'd text cannot tell which symbol was printed, so this decides nothing."
+                   if reading is None and verdict == "unchecked" else f"Decided by the reading {reading or 'both'}."))
     return CheckResult(name="check_escape_set_consistency", claim="consistency-escape-set", verdict=verdict,
-                       method="numeric",
-                       evidence=(f"Definition 2 (lines 208-210) defines the escaping set as {{y : R^-1 Sigma y in "
-                                 f"Omega_(-upsilon^gamma)}}, the y mapped into the shrunk basin; Appendix B.3 (line 808) "
-                                 f"uses {{y : y^T Sigma R^-1 H R^-1 Sigma y >= h_f}}, the y mapped outside it. Witness "
-                                 f"y = 0 (mapped to theta*): in Definition 2's set {in_definition}, in B.3's set "
-                                 f"{in_appendix} (h_f = {h}). The two are complements (up to the boundary): Lemma 1's "
-                                 f"m(Upsilon) changes meaning between the main text and the proof."))
+                       method="numeric", evidence=evidence, details={"consistent": consistent})
 
 
 def check_debiased_stepsize_factor(beta1: float = 0.9, beta2: float = 0.999, horizon: int = 100000) -> CheckResult:
@@ -365,9 +381,12 @@ def check_debiased_stepsize_factor(beta1: float = 0.9, beta2: float = 0.999, hor
 def check_theorem_2_conditions_example(beta1: float = 0.9, beta2: float = 0.999, eps_value: float = 1e-8,
                                        alpha: float = 1e-3, switch: int = 2000, steps: int = 2100,
                                        g_before: float = 1.0, g_after: float = 1e-3,
-                                       literal_schedule: bool = True) -> CheckResult:
+                                       literal_schedule: bool = False) -> CheckResult:
     """Line 297-298: 'can be satisfied in most scenarios ... the common setting alpha_t = alpha/sqrt(t),
-    beta1,t = 1/t' (as extracted). Checks the example against Theorem 2's printed conditions."""
+    beta1,t = 1/t' (as extracted). Checks the example against Theorem 2's printed conditions. "Most
+    scenarios" is no testable quantifier; what is tested is the example. The extracted beta1,t = 1/t
+    (beta1,1 = 1) is likely an OCR loss of beta1/t (Chen et al. 2019's setting), so by default only the
+    beta1/t reading decides (``literal_schedule=True`` lets the literal one decide too)."""
     # beta1,1 = 1/1 must be < 1 (line 289); literal_schedule=False checks only the beta1/t reading
     schedule_literal_ok = (1 / 1 < 1) if literal_schedule else True
     schedule_b1_ok = all(0 <= beta1 / (k + 1) <= beta1 / k < 1 for k in range(1, 1000))
@@ -386,7 +405,8 @@ def check_theorem_2_conditions_example(beta1: float = 0.9, beta2: float = 0.999,
     tt, b2 = sp.symbols("t beta2", positive=True)
     threshold = sp.solve(sp.Eq(b2, tt / (tt + 1)), tt)[0]  # v decays by b2 per step once m -> 0
     broken = (not schedule_literal_ok) or first_violation is not None
-    parts = [f"beta1,t = 1/t (as extracted) gives beta1,1 = 1, breaking 'beta1,t < 1' (line 289); the reading "
+    parts = [f"beta1,t = 1/t (as extracted) gives beta1,1 = 1, breaking 'beta1,t < 1' (line 289) (likely an OCR "
+             f"loss; {'it decides here' if literal_schedule else 'it does not decide'}); the reading "
              f"beta1,t = beta1/t satisfies 0 <= beta1,t+1 <= beta1,t < 1: {schedule_b1_ok}."]
     if first_violation:
         k, growth = first_violation

@@ -107,7 +107,10 @@ def test_paper_verdicts_carry_their_numbers():
     results = {t: T.row_verdicts(t) for t in T.load_tables()}
     verdicts = {t: [(r.details["row"], r.details["kind"], r.verdict) for r in rs] for t, rs in results.items()}
     assert verdicts["table-2"] == [("SN-GAN, CIFAR-10", "better_than", "holds")]
-    assert ("DenseNet-121", "better_than", "not-significant") in verdicts["table-3"]
+    # AdaBelief 94.74±0.14 vs 95.08±0.19: raw p 0.014, Holm over the 18 'beats' tests only (the three
+    # SGDM 'as good as' rows, which can never confirm anything, form their own family): significant.
+    assert ("DenseNet-121", "better_than", "holds") in verdicts["table-3"]
+    assert all(v == "unchecked" for _, kind, v in verdicts["table-3"] if kind == "as_good_as")
     assert verdicts["table-4"] == [("ResNet-18, ImageNet", "better_than", "not-significant")]
     assert {v for _, _, v in verdicts["table-5"]} == {"holds"}
     assert ("Transformer small, IWSLT'14 DE-EN", "lowest_std", "not-significant") in verdicts["table-6"]

@@ -256,3 +256,19 @@ def test_row_carries_a_replayable_case():
                                                      budget_seconds=60)]}}
     row = experiment.ledger_rows(record)[0]
     assert row["verdict"] == "fails" and engine.replay(row["details"]["case"])["reproduced"]
+
+
+def test_corollary1_with_theorem1s_beta1_is_unsatisfiable_and_the_dropped_reading_is_evidence():
+    def summary(reading, feasible, violations):
+        return {"claim": "corollary-1", "reading": reading, "printed": reading == "printed", "options": {},
+                "seed": 0, "description": "d", "tried": 10, "feasible": feasible, "feasible_fraction": feasible / 10,
+                "seconds": 1.0, "stopped_by": "evals", "best_ratio": 67.0 if violations else 0.1,
+                "violations": violations, "hypotheses_broken": {}, "budget": {}, "cases": []}
+
+    record = {"config": {"subject": "adamomentum", "scale": "smoke"},
+              "results": {"searches": [summary("printed", 5, 2), summary("with-theorem-1", 0, 0)]}}
+    (row,) = experiment.ledger_rows(record)
+    assert row["verdict"] == "unsatisfiable" and "for every lambda < 1" in row["evidence"]
+    assert "fails" in row["evidence"]  # what the reading without beta1,1 = beta1 found stays in the evidence
+    record["results"]["searches"][1]["feasible"] = 3  # were the inherited hypotheses satisfiable: the search decides
+    assert experiment.ledger_rows(record)[0]["verdict"] == "fails"

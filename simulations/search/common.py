@@ -28,6 +28,14 @@ def place(device: str, dtype: str) -> tuple[torch.device, torch.dtype]:
     return resolve_device(device), resolve_dtype(dtype)
 
 
+def by_family_and_dim(configs: list[dict]) -> dict[tuple[str, int], list[int]]:
+    """Indices of ``configs`` per (loss family, dimension): each group is one batched run."""
+    groups: dict[tuple[str, int], list[int]] = {}
+    for i, c in enumerate(configs):
+        groups.setdefault((c["family"], int(c["d"])), []).append(i)
+    return groups
+
+
 def column(configs: list[dict], key: str, dev, dt) -> torch.Tensor:
     """Per-run values of ``key`` as a (runs, 1) column."""
     return torch.tensor([float(c[key]) for c in configs], dtype=dt, device=dev).unsqueeze(1)

@@ -27,7 +27,8 @@ Assumption 5 is a satisfiability search (:func:`assumption5_row`): ``unsatisfiab
 beside it; ``holds`` if one at theta* does. Lemma 1's exponent (:func:`lemma1_row`) is evidence only
 (``unchecked``): Assumption 3 fails on those runs. Corollary 2's rate (:data:`RATE_CLAIM`) ``fails``
 when the exponent's interval lies above what O(log T / sqrt T) allows on an instance meeting the
-hypotheses, ``holds`` when it does not, ``unchecked`` when it does on an instance breaking them.
+hypotheses, ``holds`` when it does not, ``unchecked`` (evidence only) on an instance breaking them,
+whichever way the exponent points.
 """
 from __future__ import annotations
 
@@ -155,6 +156,21 @@ def verdict_of(summary: dict) -> tuple[str, str]:
     return "holds", f"no violation among {summary['feasible']} hypotheses-meeting instances"
 
 
+def _corollary1_with_theorem1(group: list[dict], subject, verdict: str, reason: str) -> tuple[str, str]:
+    """Corollary 1 "further supposes" beta1,t = beta1 lambda^t on top of Theorem 1's hypotheses, among
+    them beta1,1 = beta1: together they force lambda = 1 (closed form), where the bound is infinite. So
+    with every printed hypothesis the statement is ``unsatisfiable`` for every lambda < 1, and what
+    the reading without beta1,1 = beta1 finds is evidence, not a counterexample."""
+    inherited = [s for s in group if s["reading"] == "with-theorem-1" and s["options"].get("member", subject) == subject]
+    if not inherited or inherited[0]["feasible"] > 0:
+        return verdict, reason
+    return "unsatisfiable", (
+        f"for every lambda < 1: Theorem 1's beta1,1 = beta1, which Corollary 1 inherits, and its beta1,t = "
+        f"beta1 lambda^t give beta1 lambda = beta1, i.e. lambda = 1, where the bound's 1/(1 - lambda)^2 is "
+        f"infinite (closed form; the search met every hypothesis on none of {inherited[0]['tried']} instances). "
+        f"The reading 'printed' below drops beta1,1 = beta1; what it finds ({verdict}: {reason}) is evidence")
+
+
 def _budget_text(s: dict) -> str:
     best = "none" if s["best_ratio"] is None else f"{s['best_ratio']:.3g}"
     return (f"{s['tried']} instances tried, hypotheses true on {s['feasible_fraction']:.0%}, {s['seconds']:.1f} s "
@@ -196,6 +212,8 @@ def ledger_rows(record: dict) -> list[dict]:
             continue
         main = printed[0]
         verdict, reason = verdict_of(main)
+        if claim == "corollary-1":
+            verdict, reason = _corollary1_with_theorem1(group, subject, verdict, reason)
         others = [s for s in group if s is not main]
         evidence = (f"Worst-case search (CMA-ES, seed {main['seed']}, {record['config']['scale']} scale) under the "
                     f"printed hypotheses: {main['description']}. Printed {_reading_text(main)}. Verdict {verdict}: "
@@ -214,10 +232,10 @@ def ledger_rows(record: dict) -> list[dict]:
                              "feasible": s["feasible"], "tried": s["tried"]} for s in others}}})
     r = res.get("rate")
     if r is not None:
-        if not r["contradicts"]:
-            verdict = "holds"
+        if not r["hypotheses_hold"]:
+            verdict = "unchecked"  # an instance outside the hypotheses is evidence either way, never a verdict
         else:
-            verdict = "fails" if r["hypotheses_hold"] else "unchecked"
+            verdict = "fails" if r["contradicts"] else "holds"
         broken = [k for k, v in r["hypotheses"].items() if not v]
         rows.append({"claim": RATE_CLAIM, "verdict": verdict, "method": "simulation",
                      "evidence": (f"Exponent of min_t E||grad f||^2 in T ({r['member']}, alpha/sqrt(t), cosine loss, "

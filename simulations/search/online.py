@@ -35,7 +35,7 @@ import math
 
 import torch
 
-from simulations.search.common import check_planted, column, margin, place, planted_factor
+from simulations.search.common import by_family_and_dim, check_planted, column, margin, place, planted_factor
 from simulations.search.space import Param, Variant
 from theory.bounds import corollary1_average_regret_bound, theorem1_rhs_terms
 from theory.family import REGISTRY, Hyper, get_member, init_state, step_
@@ -158,10 +158,7 @@ class _OnlineStatement:
     def evaluate(self, configs, device="cpu", dtype="float64"):
         dev, dt = place(device, dtype)
         out = [None] * len(configs)
-        groups: dict = {}
-        for i, c in enumerate(configs):
-            groups.setdefault((c["family"], int(c["d"])), []).append(i)
-        for (family, d), idx in groups.items():
+        for (family, d), idx in by_family_and_dim(configs).items():
             runs = simulate_online(self.member, family, d, [configs[i] for i in idx], self._schedule_shift(), dev, dt)
             for j, i in enumerate(idx):
                 out[i] = self._judge(configs[i], {k: (v[j] if isinstance(v, torch.Tensor) else v[j])

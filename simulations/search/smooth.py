@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from simulations.search.common import check_planted, column, margin, place, planted_factor
+from simulations.search.common import by_family_and_dim, check_planted, column, margin, place, planted_factor
 from simulations.search.space import Param, Variant
 from theory.family import Hyper, init_state, step_
 
@@ -68,10 +68,7 @@ class GradientDescentBound:
     def evaluate(self, configs, device="cpu", dtype="float64"):
         dev, dt = place(device, dtype)
         out = [None] * len(configs)
-        groups: dict = {}
-        for i, c in enumerate(configs):
-            groups.setdefault((c["family"], int(c["d"])), []).append(i)
-        for (family, d), idx in groups.items():
+        for (family, d), idx in by_family_and_dim(configs).items():
             for i, ev in zip(idx, self._run(family, d, [configs[i] for i in idx], dev, dt)):
                 out[i] = ev
         return out

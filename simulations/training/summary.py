@@ -78,7 +78,9 @@ def noise_summary(units: list[dict]) -> list[dict]:
         for part in point["parts"]:
             parts[part] = {stat: {**interval(values), "per_seed": values} for stat, values in
                            ((stat, [u["noise"][i]["parts"][part][stat] for u in units])
-                            for stat in ("alpha_pooled", "alpha_standardized", "tail_positive"))}
+                            for stat in ("alpha_pooled", "alpha_standardized", "tail_positive",
+                                         "gaussian_pooled", "gaussian_standardized")
+                            if stat in point["parts"][part])}
         out.append({"step": point["step"], "parts": parts})
     return out
 

@@ -4,10 +4,14 @@ scoped ("on MNIST-1D mlp, quick scale") and parameterised by the record's subjec
 Rules (95% intervals over seeds, or over escape replicates):
 
 * ``sec3.2-sas-premise``: holds when, for both optimizers at every checkpoint, the overall alpha
-  interval lies below 2 for the pooled *and* the coordinate-standardized reading, and the tail
-  sign fraction's interval contains 1/2; fails when some checkpoint's alpha interval (either
-  reading) lies at or above 2, or some tail sign interval excludes 1/2 (the noise is then not
-  heavy-tailed, or not symmetric); otherwise unchecked (inconclusive, or fewer than two seeds).
+  interval lies below the Gaussian boundary for the pooled *and* the coordinate-standardized
+  reading, and the tail sign fraction's interval contains 1/2; fails when some checkpoint's alpha
+  interval (either reading) lies above the boundary, or some tail sign interval excludes 1/2 (the
+  noise is then not heavy-tailed, or not symmetric); otherwise unchecked (inconclusive, or fewer
+  than two seeds). The boundary is what pure Gaussian noise of the same shape reads
+  (:func:`simulations.training.noise.gaussian_reading`, at most 2): with few draws the estimator
+  reads Gaussian noise well below 2 (about 1.85 at 16 x 1024), so 2 itself would let Gaussian noise
+  pass as alpha < 2.
   These intervals are Bonferroni-adjusted over every (checkpoint, statistic) read (level
   1 - 0.05 / tests), so that one verdict from many intervals keeps a 5% family-wise error.
 * ``sec3.2-flatter-minima``: holds when the subject/baseline ratio intervals of lambda_max and of
@@ -47,6 +51,13 @@ def _f(ci: dict | None, digits: int = 3) -> str:
     if ci.get("low") is None:
         return f"{ci['estimate']:.{digits}g} (no interval)"
     return f"{ci['estimate']:.{digits}g} [{ci['low']:.{digits}g}, {ci['high']:.{digits}g}]"
+
+
+def _gaussian_boundary(overall: dict, reading: str) -> float:
+    """What pure Gaussian noise of the same shape reads (mean over seeds), capped at 2: the estimator
+    is biased low at few draws, so "alpha < 2" must mean "below what alpha = 2 reads here"."""
+    values = [v for v in (overall.get(f"gaussian_{reading}") or {}).get("per_seed", []) if v is not None]
+    return min(2.0, float(sum(values) / len(values))) if values else 2.0
 
 
 def _side(ci: dict, value: float) -> str | None:
@@ -91,18 +102,21 @@ def _premise(case: dict, scope: str) -> dict:
     for opt, step, overall in points:
         cis = {k: S.interval(overall[k].get("per_seed", []), level) for k in ("alpha_pooled", "alpha_standardized",
                                                                                 "tail_positive")}
-        sides.append((_side(cis["alpha_pooled"], 2.0), _side(cis["alpha_standardized"], 2.0),
-                      _side(cis["tail_positive"], 0.5)))
-        texts.append(f"{opt} step {step}: alpha pooled {_f(cis['alpha_pooled'])}, standardized "
-                     f"{_f(cis['alpha_standardized'])}, tail positive {_f(cis['tail_positive'], 2)}")
+        bound = {k: _gaussian_boundary(overall, k) for k in ("pooled", "standardized")}
+        sides.append((_side(cis["alpha_pooled"], bound["pooled"]),
+                      _side(cis["alpha_standardized"], bound["standardized"]), _side(cis["tail_positive"], 0.5)))
+        texts.append(f"{opt} step {step}: alpha pooled {_f(cis['alpha_pooled'])} (Gaussian reads "
+                     f"{bound['pooled']:.3g}), standardized {_f(cis['alpha_standardized'])} (Gaussian reads "
+                     f"{bound['standardized']:.3g}), tail positive {_f(cis['tail_positive'], 2)}")
     if not sides or any(None in s for s in sides):
         verdict, reason = "unchecked", "no interval (fewer than two seeds or no noise measured)"
     elif all(p == "below" and s == "below" and g == "contains" for p, s, g in sides):
-        verdict, reason = "holds", "every alpha interval below 2, tail signs balanced"
+        verdict, reason = "holds", "every alpha interval below what Gaussian noise of its shape reads, tail signs balanced"
     elif any(p == "above" or s == "above" or g != "contains" for p, s, g in sides):
-        verdict, reason = "fails", "an alpha interval lies above 2 or a tail sign interval excludes 1/2"
+        verdict, reason = "fails", ("an alpha interval lies above what Gaussian noise of its shape reads, or a tail "
+                                    "sign interval excludes 1/2")
     else:
-        verdict, reason = "unchecked", "inconclusive: some alpha interval contains 2"
+        verdict, reason = "unchecked", "inconclusive: some alpha interval contains what Gaussian noise of its shape reads"
     return _row("sec3.2-sas-premise", verdict,
                 f"{scope}: {reason} (intervals over seeds at {level:.4f}, Bonferroni over {tests} tests); "
                 + "; ".join(texts), level=level)
