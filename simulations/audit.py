@@ -80,13 +80,15 @@ def digest_section(groups: dict[str, list[str]]) -> str:
 
 
 def run_audit(optimizer: str, out: str | os.PathLike, baseline: str = DEFAULT_BASELINE, scale: str = "quick",
-              device: str = "auto", progress: bool = True, experiments: tuple = EXPERIMENTS) -> dict:
-    """Audit ``optimizer`` against ``baseline``; writes ``out/index.html`` and ``out/report.json``."""
+              device: str = "auto", progress: bool = True, experiments: tuple = EXPERIMENTS,
+              resume: bool = False) -> dict:
+    """Audit ``optimizer`` against ``baseline``; writes ``out/index.html`` and ``out/report.json``
+    (each finished experiment checkpointed under ``out/checkpoints/audit/``; ``resume`` reads them back)."""
     subject_rule, baseline_rule = resolve(optimizer), resolve(baseline)  # bad names fail before any work
     invariants = check_invariants(subject_rule)
     sections = (invariants_section(invariants),)
     result = run_report(Path(out), scale=scale, device=device, progress=progress, experiments=experiments,
-                        subject=optimizer, baseline=baseline, sections=sections,
+                        subject=optimizer, baseline=baseline, sections=sections, resume=resume, checkpoints="audit",
                         title=f"amlab audit: {subject_rule.name} against {baseline_rule.name}"
                               + (" (smoke scale: a trial run, its verdicts decide nothing)" if scale == "smoke" else ""))
     groups = digest(result["ledger"], invariants, subject_rule.name)

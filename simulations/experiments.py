@@ -69,3 +69,30 @@ def run_experiment(name: str, scale: str = "quick", device: str = "auto", progre
         outcome.error = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=6)}"
     outcome.seconds = time.perf_counter() - start
     return outcome
+
+
+class _Failed(Exception):
+    """An experiment that failed: reported, never checkpointed (a resumed run retries it)."""
+
+    def __init__(self, outcome: Outcome):
+        super().__init__(outcome.name)
+        self.outcome = outcome
+
+
+def run_experiment_unit(store, name: str, **kwargs) -> Outcome:
+    """:func:`run_experiment` as one checkpointed unit of ``store`` (a :class:`simulations.checkpoints.UnitStore`):
+    a finished experiment is read back on ``--resume``; the outcome is in its JSON form either way, so a
+    resumed run and an uninterrupted one build the same page and ledger."""
+    def compute():
+        outcome = run_experiment(name, **kwargs)
+        if not outcome.ok:
+            raise _Failed(outcome)
+        return {"record": outcome.record, "rows": outcome.rows, "figures": [str(p) for p in outcome.figures],
+                "seconds": outcome.seconds}
+
+    try:
+        data = store.unit(name, compute)
+    except _Failed as failed:
+        return failed.outcome
+    return Outcome(name, record=data["record"], rows=data["rows"], figures=[Path(p) for p in data["figures"]],
+                   seconds=data["seconds"])

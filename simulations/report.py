@@ -21,7 +21,7 @@ import traceback
 from pathlib import Path
 
 from proofs_check import ledger as ledger_module
-from simulations.experiments import DEFAULT_BASELINE, DEFAULT_SUBJECT, EXPERIMENTS, Outcome, run_experiment
+from simulations.experiments import DEFAULT_BASELINE, DEFAULT_SUBJECT, EXPERIMENTS, Outcome
 from simulations.records import library_versions, write_json_atomic, write_text_atomic
 from simulations.report_evidence import needs_folding, row_role, scope, summary_line
 
@@ -50,12 +50,22 @@ def build_claims_ledger(outcomes: list[Outcome], subject=DEFAULT_SUBJECT,
 
 def run_report(out: str | os.PathLike, scale: str = "quick", device: str = "auto", progress: bool = True,
                experiments: tuple = EXPERIMENTS, subject=DEFAULT_SUBJECT, baseline=DEFAULT_BASELINE,
-               sections: tuple[str, ...] = (), title: str = "adamomentum-lab report") -> dict:
+               sections: tuple[str, ...] = (), title: str = "adamomentum-lab report", resume: bool = False,
+               checkpoints: str | None = "report") -> dict:
     """Run ``experiments`` for ``subject`` against ``baseline`` into ``out/<name>/``, build the ledger
     and write ``out/index.html``; ``sections`` are extra HTML sections placed after the ledger
-    (``amlab audit`` adds its invariant checks there)."""
+    (``amlab audit`` adds its invariant checks there). Each finished experiment is a checkpointed unit
+    under ``out/checkpoints/<checkpoints>/`` (None: no checkpoints); ``resume`` reads them back."""
+    from simulations.checkpoints import NO_CHECKPOINTS, UnitStore
+    from simulations.experiments import run_experiment_unit
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    label = (lambda x: getattr(x, "name", x))
+    store = NO_CHECKPOINTS if checkpoints is None else UnitStore(
+        out / "checkpoints" / checkpoints, {"scale": scale, "device": device, "subject": label(subject),
+                                           "baseline": label(baseline), "experiments": list(experiments)},
+        resume=resume)
     start = time.perf_counter()
     outcomes = []
     bar = None
@@ -65,8 +75,8 @@ def run_report(out: str | os.PathLike, scale: str = "quick", device: str = "auto
     for name in experiments:
         if bar is not None:
             bar.set_postfix_str(name)
-        outcomes.append(run_experiment(name, scale, device, progress=False, out=out / name, subject=subject,
-                                       baseline=baseline))
+        outcomes.append(run_experiment_unit(store, name, scale=scale, device=device, progress=False, out=out / name,
+                                            subject=subject, baseline=baseline))
         if bar is not None:
             bar.update(1)
     if bar is not None:

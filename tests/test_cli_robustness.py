@@ -262,7 +262,7 @@ def test_verify_writes_only_under_out_and_never_into_an_installed_package(tmp_pa
     docs = tmp_path / "docs" / "ledger.md"
     monkeypatch.setattr(verify, "DEFAULT_DOCS", docs)
     main(["verify", "--experiments", "", "--out", str(tmp_path / "out")])
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ledger.json", "ledger.md"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["checkpoints", "ledger.json", "ledger.md"]
     assert not docs.exists()
     site = tmp_path / "lib" / "site-packages" / "docs" / "ledger.md"
     site.parent.mkdir(parents=True)
@@ -305,6 +305,31 @@ def test_resume_from_checkpointed_units_gives_the_same_record(name, argv, record
     store = checkpoints.last_store()
     assert store.resumed >= 1 and store.saved == 1
     assert _record(parts, record) == _record(whole, record)
+
+
+@pytest.mark.parametrize("argv,summary,folder", [
+    (["report", "--scale", "smoke", "--only", "toys,regret"], "report.json", "report"),
+    (["verify", "--scale", "smoke", "--experiments", "toys,regret"], "ledger.json", "verify"),
+])
+def test_report_and_verify_resume_from_finished_experiments(argv, summary, folder, tmp_path, monkeypatch):
+    from proofs_check import ledger
+
+    monkeypatch.setattr(ledger, "symbolic_rows", lambda **kw: [])  # the experiments are the units here
+    common = ["--device", "cpu", "--no-progress"]
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    main(argv + common + ["--out", str(whole)])
+    main(argv + common + ["--out", str(parts)])
+    _drop_last_unit(parts / "checkpoints" / folder)  # as if stopped before the last experiment finished
+    main(argv + common + ["--out", str(parts), "--resume"])
+    store = checkpoints.last_store()
+    assert store.resumed == 1 and store.saved == 1
+
+    def content(out):
+        data = json.loads((out / summary).read_text())
+        if isinstance(data, dict):  # report.json: the ledger and the rows; meta and timings differ by design
+            data = {"ledger": data["ledger"], "rows": {k: v["rows"] for k, v in data["experiments"].items()}}
+        return json.loads(json.dumps(_without_timing(data)).replace(str(whole), "OUT").replace(str(parts), "OUT"))
+    assert content(parts) == content(whole)
 
 
 def test_resume_refuses_checkpoints_of_another_configuration(tmp_path, capsys):

@@ -134,10 +134,7 @@ def _shared_once(monkeypatch) -> None:
     monkeypatch.setattr(ledger, "symbolic_rows", once(ledger.symbolic_rows))
 
 
-# Commands that run every experiment (and the symbolic checks), the search, sweeps and training take
-# minutes even at the smoke scale on a shared 2-core machine: the default run runs the examples of
-# the single-experiment commands; the slow run runs every example (``-m slow``).
-HEAVY = ("report", "verify", "audit", "search", "sweep", "train")
+
 
 
 def test_every_example_parses():
@@ -149,12 +146,9 @@ def test_every_example_parses():
     assert not failures, failures
 
 
-def test_every_single_experiment_example_runs_at_smoke_scale(tmp_path, monkeypatch, capsys):
-    _run_examples(tmp_path, monkeypatch, capsys, lambda argv: argv[0] not in HEAVY)
-
-
-@pytest.mark.slow
 def test_every_documented_example_runs_at_smoke_scale(tmp_path, monkeypatch, capsys):
+    # every example of every page, in the default run (about 3 minutes on 2 cores: the shared
+    # computations run once, see _shared_once)
     _run_examples(tmp_path, monkeypatch, capsys, lambda argv: True)
 
 
@@ -197,7 +191,7 @@ def _run_examples(tmp_path, monkeypatch, capsys, selected):
     print("slowest examples:", "; ".join(f"{t:.1f} s {c}" for t, c in timings[:8]))
     assert seen and not failures, "\n".join(failures)
     named = sorted({m for page in PAGES for m in DOCUMENTED_FILE.findall(page.read_text())})
-    # the files under an output folder that the examples run here created (all of them in the slow run)
+    # the files under an output folder that the examples run here created
     missing = [path for path in named if (tmp_path / Path(path).parts[0] / Path(path).parts[1]).exists()
                and not (tmp_path / path).exists()]
     assert not missing, f"files the docs name that no example wrote: {missing}"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from simulations import report, report_evidence
+from simulations import experiments, report, report_evidence
 from simulations.cli import main
 from simulations.experiments import Outcome
 
@@ -67,7 +67,7 @@ def fake_ledger_api():
 
 
 def _run(tmp_path, monkeypatch, ledger_api=fake_ledger_api):
-    monkeypatch.setattr(report, "run_experiment", fake_runner)
+    monkeypatch.setattr(experiments, "run_experiment", fake_runner)
     monkeypatch.setattr(report, "load_ledger_api", ledger_api)
     result = report.run_report(tmp_path / "rep", scale="quick", device="cpu", progress=False,
                                experiments=("toys", "escape", "regret"))
@@ -115,7 +115,7 @@ def test_missing_ledger_module_does_not_break_the_page(tmp_path, monkeypatch):
 
 
 def test_report_command_exit_code_and_options(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(report, "run_experiment", fake_runner)
+    monkeypatch.setattr(experiments, "run_experiment", fake_runner)
     monkeypatch.setattr(report, "load_ledger_api", fake_ledger_api)
     code = main(["report", "--quick", "--out", str(tmp_path / "r"), "--no-progress", "--only", "toys,escape"])
     assert code == 1  # escape failed: the command says so, and the page is still written
@@ -205,7 +205,7 @@ def real_ledger_with_one_symbolic_row():
 
 @pytest.fixture
 def evidence_page(tmp_path, monkeypatch):
-    monkeypatch.setattr(report, "run_experiment", rows_runner)
+    monkeypatch.setattr(experiments, "run_experiment", rows_runner)
     monkeypatch.setattr(report, "load_ledger_api", real_ledger_with_one_symbolic_row)
     result = report.run_report(tmp_path / "rep", scale="smoke", device="cpu", progress=False,
                                experiments=("regret", "escape"))

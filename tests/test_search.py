@@ -272,3 +272,18 @@ def test_corollary1_with_theorem1s_beta1_is_unsatisfiable_and_the_dropped_readin
     assert "fails" in row["evidence"]  # what the reading without beta1,1 = beta1 found stays in the evidence
     record["results"]["searches"][1]["feasible"] = 3  # were the inherited hypotheses satisfiable: the search decides
     assert experiment.ledger_rows(record)[0]["verdict"] == "fails"
+
+
+def test_search_command_resumes_finished_searches(tmp_path):
+    from simulations import checkpoints
+    from simulations.cli import main
+
+    argv = ["search", "--statement", "sec3.1-stepsize-ordering", "--scale", "smoke", "--budget-evals", "40",
+            "--seed", "0", "--no-progress", "--device", "cpu", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    first = json.loads((tmp_path / "search.json").read_text())["results"]
+    assert main(argv + ["--resume"]) == 0
+    store = checkpoints.last_store()
+    assert store.saved == 0 and store.resumed == len(first["searches"])
+    again = json.loads((tmp_path / "search.json").read_text())["results"]
+    assert again["searches"] == first["searches"]

@@ -5,7 +5,8 @@ import argparse
 
 from simulations import audit
 from simulations.commands._common import (UsageError, add_device_argument, add_out_argument, add_progress_argument,
-                                          add_scale_argument, check_out_dir, optimizer_name, progress_enabled)
+                                          add_resume_argument, add_scale_argument, check_out_dir, optimizer_name,
+                                          progress_enabled)
 from simulations.experiments import EXPERIMENTS
 
 HELP = "audit one method (registry name, plugin or module:Attribute): every experiment, the invariants, one page"
@@ -22,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_out_argument(parser, "amlab-out/audit")
     add_device_argument(parser)
     add_progress_argument(parser)
+    add_resume_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--only: unknown experiment(s) {unknown}; valid: {', '.join(EXPERIMENTS)}")
     check_out_dir(args.out)
     result = audit.run_audit(args.optimizer, args.out, baseline=args.baseline, scale=args.scale,
-                             device=args.device, progress=progress_enabled(args), experiments=only)
+                             device=args.device, progress=progress_enabled(args), experiments=only,
+                             resume=args.resume)
     for label, items in result["digest"].items():
         print(f"{label}: {len(items)}")
         for item in items:

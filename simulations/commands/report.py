@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from simulations import report
-from simulations.commands._common import (add_device_argument, add_out_argument, add_progress_argument,
+from simulations.commands._common import (add_device_argument, add_out_argument, add_progress_argument, add_resume_argument,
                                           add_subject_arguments, check_out_dir, progress_enabled)
 from simulations.experiments import EXPERIMENTS
 
@@ -31,13 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", type=_experiment_list, default=list(EXPERIMENTS),
                         help=f"comma-separated subset of: {', '.join(EXPERIMENTS)} (default: all)")
     add_progress_argument(parser)
+    add_resume_argument(parser)
     add_subject_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     check_out_dir(args.out)
     result = report.run_report(args.out, scale=args.scale, device=args.device, progress=progress_enabled(args),
-                               experiments=tuple(args.only), subject=args.subject, baseline=args.baseline)
+                               experiments=tuple(args.only), subject=args.subject, baseline=args.baseline,
+                               resume=args.resume)
     failed = [o.name for o in result["outcomes"] if not o.ok]
     for outcome in result["outcomes"]:
         print(f"{outcome.name:>10}: {'ok' if outcome.ok else 'FAILED'} ({outcome.seconds:.1f} s)")

@@ -5,8 +5,8 @@ import argparse
 import json
 from pathlib import Path
 
-from simulations.commands._common import (UsageError, add_progress_argument, add_run_arguments, progress_enabled,
-                                          usage_errors)
+from simulations.commands._common import (UsageError, add_progress_argument, add_resume_argument, add_run_arguments,
+                                          progress_enabled, usage_errors)
 from simulations.records import read_json
 
 HELP = "worst-case search under each statement's printed hypotheses (CMA-ES, replayable cases); --replay"
@@ -44,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weaken the right-hand side on purpose (a test of the search, never a verdict)")
     parser.add_argument("--replay", type=Path, default=None, metavar="FILE", help="re-run and re-verify a saved case")
     add_progress_argument(parser)
+    add_resume_argument(parser)
     add_run_arguments(parser, OUT_DEFAULT)
 
 
@@ -91,10 +92,18 @@ def run(args) -> int:
 
     with usage_errors():  # a bad statement, reading, member or budget fails here, before any work
         todo = _searches(args)
+    from simulations.checkpoints import UnitStore
+
     dev = resolve_device(args.device).type
-    searches = [engine.search(st, budget_evals=evals, budget_seconds=seconds, seed=args.seed,
-                              popsize=experiment.POPSIZE, device=dev, progress=progress_enabled(args))
-                for st, evals, seconds in todo]
+    # each finished search is a unit; a search bounded by seconds (not evaluations) may stop elsewhere
+    # when rerun, so a resumed run keeps the finished ones rather than redoing them
+    store = UnitStore(out / "checkpoints" / "search",
+                      {"searches": [(st.claim, st.reading, evals, seconds) for st, evals, seconds in todo],
+                       "seed": args.seed, "device": dev, "scale": args.scale, "member": args.member},
+                      resume=args.resume)
+    searches = [store.unit(f"{k}:{st.claim}:{st.reading}", lambda st=st, evals=evals, seconds=seconds: engine.search(
+        st, budget_evals=evals, budget_seconds=seconds, seed=args.seed, popsize=experiment.POPSIZE, device=dev,
+        progress=progress_enabled(args))) for k, (st, evals, seconds) in enumerate(todo)]
     recorded = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if not k.startswith("_")}
     record = make_record("search", dict(recorded, subject=args.member, scale=args.scale),
                          {"searches": searches, "skipped": []}, seed=args.seed)

@@ -19,8 +19,9 @@ from pathlib import Path
 
 from proofs_check import ledger as ledger_mod
 from simulations import experiments
+from simulations.checkpoints import UnitStore
 from simulations.commands._common import (UsageError, add_device_argument, add_out_argument, add_progress_argument,
-                                          add_scale_argument, add_subject_arguments, check_out_dir,
+                                          add_resume_argument, add_scale_argument, add_subject_arguments, check_out_dir,
                                           progress_enabled)
 from simulations.records import write_json_atomic, write_text_atomic
 
@@ -57,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="rewrite docs/ledger.md of this source checkout (only when every experiment ran, for "
                              "the paper's comparison; refused in an installed package)")
     add_progress_argument(parser)
+    add_resume_argument(parser)
     add_subject_arguments(parser)
 
 
@@ -115,9 +117,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"symbolic and numeric checks: {len(rows)} rows in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     missing: dict[str, str] = {}
     timings = {}
+    label = (lambda x: getattr(x, "name", x))
+    store = UnitStore(out / "checkpoints" / "verify", {"scale": scale, "device": args.device, "experiments": names,
+                                                       "subject": label(subject), "baseline": label(baseline)},
+                      resume=args.resume)
     for name in names:
-        outcome = experiments.run_experiment(name, scale=scale, device=args.device, progress=progress,
-                                             subject=subject, baseline=baseline)
+        outcome = experiments.run_experiment_unit(store, name, scale=scale, device=args.device, progress=progress,
+                                                  subject=subject, baseline=baseline)
         timings[name] = outcome.seconds
         if outcome.ok:
             rows.extend(outcome.rows)
