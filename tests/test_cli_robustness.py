@@ -406,3 +406,23 @@ def test_sigterm_stops_cleanly_with_exit_143(tmp_path):
 def test_issue_14_regret_20_seeds_200000_steps_interrupted_and_resumed(tmp_path):
     _interrupted_then_resumed(tmp_path, ["regret", "--seeds", "20", "--steps", "200000", "--device", "cpu",
                                          "--no-progress"], signal.SIGINT, 130)
+
+
+def test_every_option_of_every_command_has_help_that_states_its_default():
+    import argparse
+
+    from simulations.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    missing = []
+    for name, sub in commands.items():
+        for action in sub._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            if not action.help:
+                missing.append(f"{name} {action.option_strings or action.dest}: no help")
+            elif (action.default not in (None, False, argparse.SUPPRESS) and not action.required
+                  and "default" not in action.help.lower()):
+                missing.append(f"{name} {action.option_strings}: default {action.default!r} not stated")
+    assert not missing, missing

@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reading", default=None,
                         help="only this reading (default: every reading of each statement; 'printed' decides)")
     parser.add_argument("--member", default="adamomentum",
-                        help="the method Theorems 1-2 and Corollaries 1-2 are searched for (adaptive registry member)")
+                        help="the method Theorems 1-2 and Corollaries 1-2 are searched for (adaptive registry "
+                             "member; default: %(default)s)")
     parser.add_argument("--scale", choices=SCALES, default="quick",
                         help="instance sizes (T_max, seeds) and default budgets (default quick)")
     parser.add_argument("--budget-seconds", type=float, default=None,
