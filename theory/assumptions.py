@@ -206,16 +206,23 @@ class Theorem2Monitor:
         self.first[name] = torch.where((self.first[name] < 0) & (n_bad > 0), t, self.first[name])
         return n_bad
 
-    def update(self, t: int, step_size, v, grad_norm, true_grad_norm, update_norm, beta1_t,
-               H_t=None) -> None:
-        import torch
-
+    def _grouped(self, step_size, v, grad_norm, true_grad_norm, update_norm, H_t):
+        """The step's tensors with a group dimension (one group when they have none); the
+        accumulators are set up on the first step."""
         if grad_norm.dim() == 1:  # no group dimension: one group
             step_size, v, grad_norm, true_grad_norm, update_norm = (
                 x.unsqueeze(0) for x in (step_size, v, grad_norm, true_grad_norm, update_norm))
             H_t = None if H_t is None else H_t.unsqueeze(0)
         if self.acc is None:
             self._init(v)
+        return step_size, v, grad_norm, true_grad_norm, update_norm, H_t
+
+    def update(self, t: int, step_size, v, grad_norm, true_grad_norm, update_norm, beta1_t,
+               H_t=None) -> None:
+        import torch
+
+        step_size, v, grad_norm, true_grad_norm, update_norm, H_t = self._grouped(
+            step_size, v, grad_norm, true_grad_norm, update_norm, H_t)
         a = self.acc
         a["min_v"] = torch.minimum(a["min_v"], v.flatten(1).amin(1))
         a["max_v"] = torch.maximum(a["max_v"], v.flatten(1).amax(1))

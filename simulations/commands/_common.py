@@ -115,6 +115,20 @@ def add_scale_argument(parser: argparse.ArgumentParser, default: str | None = "q
                               "a command out), quick is the CI scale, full the long one") + " (default: %(default)s)")
 
 
+def read_replay_file(path, what: str = "JSON case") -> dict:
+    """A ``--replay`` file, read up front: a missing or unreadable file is the user's input."""
+    import json
+
+    from simulations.records import read_json
+
+    try:
+        return read_json(path)
+    except FileNotFoundError:
+        raise UsageError(f"--replay {path}: no such file") from None
+    except (OSError, json.JSONDecodeError) as err:
+        raise UsageError(f"--replay {path}: cannot read a {what} ({err})") from None
+
+
 def add_resume_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run from the finished units under OUT/checkpoints (the same "

@@ -7,8 +7,7 @@ from pathlib import Path
 from simulations.commands._common import (UsageError, add_optimizer_arguments, add_progress_argument,
                                           add_resume_argument, add_run_arguments, add_scale_argument, check_budget,
                                           check_out_dir, count, optimizer_list, positive_count, positive_float,
-                                          progress_enabled, unit_interval, usage_errors)
-from simulations.records import read_json
+                                          progress_enabled, read_replay_file, unit_interval, usage_errors)
 
 HELP = "online regret vs sqrt(T) with Theorem 1's bound and its hypothesis monitors; --search, --replay"
 OUT_DEFAULT = "amlab-out/regret"
@@ -182,17 +181,10 @@ def _run_search(args, out: Path, progress: bool) -> int:
 
 
 def _run_replay(args, out: Path, progress: bool) -> int:
-    import json
-
     from simulations.regret import experiment
     from simulations.regret.figures import write_replay_output
 
-    try:
-        config = read_json(args.replay)
-    except FileNotFoundError:
-        raise UsageError(f"--replay {args.replay}: no such file") from None
-    except (OSError, json.JSONDecodeError) as err:
-        raise UsageError(f"--replay {args.replay}: cannot read a JSON counterexample ({err})") from None
+    config = read_replay_file(args.replay, "JSON counterexample")
     try:
         record = experiment.run_replay(config, device=args.device, progress=progress)
     except ValueError as err:  # the file's content is the user's input

@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from simulations.commands._common import (UsageError, add_progress_argument, add_resume_argument, add_run_arguments,
-                                          progress_enabled, usage_errors)
-from simulations.records import read_json
+                                          progress_enabled, read_replay_file, usage_errors)
 
 HELP = "worst-case search under each statement's printed hypotheses (CMA-ES, replayable cases); --replay"
 OUT_DEFAULT = "amlab-out/search"
@@ -123,12 +121,7 @@ def _run_replay(args, out: Path) -> int:
     from simulations.runtime import resolve_device
     from simulations.search.engine import replay
 
-    try:
-        case = read_json(args.replay)
-    except FileNotFoundError:
-        raise UsageError(f"--replay {args.replay}: no such file") from None
-    except (OSError, json.JSONDecodeError) as err:
-        raise UsageError(f"--replay {args.replay}: cannot read a JSON case ({err})") from None
+    case = read_replay_file(args.replay)
     try:
         result = replay(case, device=resolve_device(args.device).type)
     except ValueError as err:

@@ -28,12 +28,8 @@ class ChunkedTheorem2Monitor(Theorem2Monitor):
 
     def update(self, t: int, step_size, v, grad_norm, true_grad_norm, update_norm, beta1_t,
                H_t=None) -> None:
-        if grad_norm.dim() == 1:  # no group dimension: one group
-            step_size, v, grad_norm, true_grad_norm, update_norm = (
-                x.unsqueeze(0) for x in (step_size, v, grad_norm, true_grad_norm, update_norm))
-            H_t = None if H_t is None else H_t.unsqueeze(0)
-        if self.acc is None:
-            self._init(v)
+        step_size, v, grad_norm, true_grad_norm, update_norm, H_t = self._grouped(
+            step_size, v, grad_norm, true_grad_norm, update_norm, H_t)
         b1 = torch.as_tensor(beta1_t, dtype=v.dtype, device=v.device).reshape(-1).expand(v.shape[0])
         self._pending.append((t, step_size, v, grad_norm, true_grad_norm, update_norm, b1, H_t))
         if len(self._pending) >= self.chunk or len(self._pending) * step_size.numel() >= CHUNK_ELEMENTS:
