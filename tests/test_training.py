@@ -12,6 +12,7 @@ import torch
 from simulations.levy import symmetric_stable
 from simulations.training import data, models, noise, sharpness, summary
 from simulations.training.train import TrainConfig
+from simulations.training.verdicts import ledger_rows
 from theory.names import resolve
 from theory.optim import AdaMomentum
 
@@ -152,10 +153,15 @@ def test_relative_flatness_is_rescaling_invariant_and_lambda_max_is_not():
     p0 = p[0].clone()
     c = 4.0
     scaled = p0.clone()
+    # relu(c z) = c relu(z) and the skip connection h + relu(fc2(h)): scaling layer 1 (weight and bias)
+    # and layer 2's bias by c scales the features by c, which layer 3's weight / c undoes
     for name, sl in fm.layers.items():
         if name == "fc1":
-            scaled[sl] *= c  # weight and bias of layer 1: relu(c z) = c relu(z)
+            scaled[sl] *= c
         if name == "fc2":
+            bias = slice(fm.weights[name].stop, sl.stop)
+            scaled[bias] *= c
+        if name == "fc3":
             scaled[fm.weights[name]] /= c
     assert torch.allclose(fm.logits(p0, x), fm.logits(scaled, x), atol=1e-12)
     h0, h1 = (torch.func.hessian(fm.loss)(q, x, y) for q in (p0, scaled))
@@ -229,7 +235,9 @@ def trained(tmp_path_factory):
 def test_command_writes_its_files(trained):
     record = json.loads((trained / "train.json").read_text())
     assert (trained / "train_digits_mlp.png").stat().st_size > 0
-    assert len(list((trained / "units").glob("*__seed*.json"))) == 2 * 2 * 2
+    tuning = list((trained / "units").glob("*__seed?.json"))
+    refit = list((trained / "units").glob("*__seed?__refit.json"))
+    assert len(tuning) == 2 * 2 * 2 and len(refit) == 2 * 2  # (optimizers, lrs, seeds); picked lr per optimizer
     case = record["results"]["cases"][0]
     assert set(case["per_optimizer"]) == {"adam", "adamomentum"}
     from simulations.training.experiment import ledger_rows
@@ -306,7 +314,7 @@ def test_resume_skips_finished_units_and_gives_the_same_record(trained, monkeypa
     assert calls == [("adam", [(0.001, 1)])]
     after = json.loads((trained / "train.json").read_text())
     assert after["results"] == before["results"]
-    assert "resumed 7 saved unit(s)" in capsys.readouterr().out
+    assert "resumed 11 saved unit(s)" in capsys.readouterr().out  # 7 tuning + 4 refit units
     with pytest.raises(SystemExit):  # another configuration under the same folder is refused
         _main(ARGS[:-3] + ["--lrs", "0.02", "--no-progress", "--out", str(trained), "--resume"])
 
@@ -345,3 +353,58 @@ def test_gaussian_noise_at_few_draws_reads_below_two_and_the_premise_calibrates_
             point["parts"]["overall"] |= {"gaussian_pooled": {"per_seed": [1.86] * 3},
                                           "gaussian_standardized": {"per_seed": [1.86] * 3}}
     assert rows(case)["sec3.2-sas-premise"] != "holds"  # against the Gaussian reading they do not
+
+
+def test_refit_runs_train_on_train_plus_validation_and_read_test_curves():
+    from simulations.training.train import Context, TrainConfig, train_units
+
+    config = TrainConfig(optimizers=("adam",), lrs=(0.01,), seeds=1, steps=3, evals=1, noise_points=())
+    tuning, final = Context(config), Context(config, refit=True)
+    assert len(tuning.data["train"][1]) == 3500 and len(final.data["train"][1]) == 4000  # the benchmark's 4000
+    assert "val" not in final.data
+    (unit, _), = train_units(final, "adam", [(0.01, 0)])
+    assert unit["key"].endswith("__refit") and set(unit["final"]) == {"train_loss", "train_acc", "test_loss", "test_acc"}
+    assert summary.curve_bands([unit])["held_out"] == "test_acc"
+
+
+def test_prediction_interval_covers_a_new_draw_at_its_level():
+    from simulations.training.reference import prediction_interval
+
+    rng = np.random.default_rng(0)
+    reps, n = 4000, 5
+    hits = 0
+    for _ in range(reps):
+        x = rng.normal(0.66, 0.015, n + 1)
+        low, high = prediction_interval(x[:n])
+        hits += low <= x[n] <= high
+    # exact coverage 0.95 for normal data; 99.9% binomial bounds for 4000 replicates
+    assert abs(hits / reps - 0.95) < 3.3 * math.sqrt(0.95 * 0.05 / reps)
+    with pytest.raises(ValueError, match="at least 2"):
+        prediction_interval([0.6])
+
+
+def _reference_case(accs, steps=6000, refit=True, baseline="adam", model="mlp"):
+    return {"dataset": "mnist1d", "model": model, "baseline": baseline, "config": {"steps": steps, "refit": refit},
+            "per_optimizer": {baseline: {"per_seed": [{"test_acc": a} for a in accs]}}}
+
+
+def test_the_benchmark_check_compares_one_published_run_with_one_run_here():
+    from simulations.training.reference import check
+
+    assert check(_reference_case([0.66, 0.67, 0.655, 0.675, 0.66]))["status"] == "within"
+    assert check(_reference_case([0.62, 0.63, 0.625, 0.628, 0.622]))["status"] == "below"
+    assert check(_reference_case([0.93, 0.94, 0.935, 0.95, 0.93], model="cnn"))["status"] == "within"
+    for changes in ({"steps": 1000}, {"refit": False}, {"baseline": "sgdm"}):
+        got = check(_reference_case([0.66, 0.67, 0.655], **changes))
+        assert got["status"] == "not-comparable" and got["reason"]
+
+
+def test_a_failed_benchmark_check_leaves_every_training_verdict_undecided():
+    case = _case([1.2, 1.3, 1.25], [1.4, 1.5, 1.45], [0.49, 0.51, 0.5])
+    record = {"config": {"scale": "full"}, "results": {"cases": [case]}}
+    before = {r["claim"]: r["verdict"] for r in ledger_rows(record)}
+    assert "holds" in before.values()
+    case["reference"] = {"status": "below", "reason": "published 68% vs 62%"}
+    rows = ledger_rows(record)
+    assert all(r["verdict"] == "unchecked" and "does not reproduce the benchmark" in r["evidence"] for r in rows)
+    assert {r["claim"]: r["details"]["verdict_before_reference_check"] for r in rows} == before

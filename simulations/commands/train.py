@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="learning-rate grid (default: the scale's; full: Appendix D's 0.1,0.01,0.0015,0.001,0.0005)")
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: the scale's)")
     parser.add_argument("--eps", type=float, default=1e-8, help="eps of every optimizer (default 1e-8, Appendix D)")
+    parser.add_argument("--no-refit", dest="refit", action="store_false",
+                        help="report the tuning runs (trained on train only) instead of retraining the picked lr on "
+                             "train + validation (default: refit, as the benchmark trains on all training examples)")
     parser.add_argument("--resume", action="store_true", help="skip the (optimizer, lr, seed) units saved under OUT/units")
     add_progress_argument(parser)
     add_run_arguments(parser, OUT_DEFAULT)
@@ -61,7 +64,8 @@ def run(args) -> int:
         changes = {k: v for k, v in (("seeds", args.seeds), ("steps", args.steps),
                                      ("lrs", tuple(args.lrs) if args.lrs else None)) if v is not None}
         config, analysis = experiment.preset(args.scale, args.dataset, args.model, optimizers=tuple(optimizers),
-                                             eps=args.eps, seed=args.seed, device=args.device, **changes)
+                                             eps=args.eps, seed=args.seed, device=args.device, refit=args.refit,
+                                             **changes)
         store = UnitStore(out / "units", config.fingerprint(), resume=args.resume)
     case = experiment.run_case(config, analysis, args.subject, args.baseline, progress_enabled(args), store)
     from simulations.records import make_record
@@ -77,6 +81,8 @@ def run(args) -> int:
         acc = res["accuracy"]["test_acc"]
         print(f"{opt:>14}: lr {res['selection']['lr']:g}, test acc {_ci(acc)}, "
               f"lambda_max {_ci(res['flatness']['lambda_max'])}")
+    ref = case["reference"]
+    print(f"benchmark check: {ref['status']} ({ref['reason']})")
     for row in experiment.ledger_rows(record):
         print(f"{row['claim']}: {row['verdict']} -- {row['evidence']}")
     return 0

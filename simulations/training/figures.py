@@ -36,9 +36,12 @@ def _band(ax, x, band, label):
 
 
 def _curves(ax, case):
+    held_out = "val_acc"
     for opt, res in case["per_optimizer"].items():
-        _band(ax, res["curves"]["step"], res["curves"]["val_acc"], f"{opt} (lr {res['selection']['lr']:g})")
-    ax.set(xlabel="step", ylabel="validation accuracy", title="accuracy (95% band over seeds)")
+        held_out = res["curves"].get("held_out", "val_acc")
+        _band(ax, res["curves"]["step"], res["curves"][held_out], f"{opt} (lr {res['selection']['lr']:g})")
+    label = "test accuracy (refit on train + validation)" if held_out == "test_acc" else "validation accuracy"
+    ax.set(xlabel="step", ylabel=label, title="accuracy (95% band over seeds)")
     ax.legend(fontsize=7)
 
 

@@ -1,7 +1,8 @@
 """The models, and a flat-parameter view of them that every update rule can drive.
 
 MNIST-1D models follow the benchmark's reference code (Greydanus 2020, ``mnist1d`` repository):
-an MLP 40-100-100-10 with ReLU, and a 1-D CNN with three convolutions of 25 channels (kernel 5,
+an MLP 40-100-100-10 with ReLU and the reference's skip connection around the middle layer
+(``h = h + relu(fc2(h))``, as in its ``MLPBase``), and a 1-D CNN with three convolutions of 25 channels (kernel 5,
 3, 3, stride 2, padding 1) and a linear read-out (125 -> 10). Digits uses the same MLP on 64
 inputs. A run's parameters are one flat vector; a batch of runs is a (runs, dim) tensor, which
 is what :class:`theory.rule.UpdateRule` steps, and gradients of all runs come from one
@@ -25,7 +26,8 @@ class MLP(nn.Module):
         self.fc1, self.fc2, self.fc3 = nn.Linear(inputs, hidden), nn.Linear(hidden, hidden), nn.Linear(hidden, classes)
 
     def forward(self, x):
-        return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
+        h = torch.relu(self.fc1(x))
+        return self.fc3(h + torch.relu(self.fc2(h)))  # the reference MLPBase's skip connection
 
 
 class CNN1d(nn.Module):

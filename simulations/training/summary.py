@@ -54,14 +54,18 @@ def select_lr(units: list[dict], optimizer: str, lrs) -> dict:
 
 
 def accuracy_summary(units: list[dict]) -> dict:
+    """Intervals of every final number the units have (a refit unit has no validation numbers)."""
     return {key: interval([u["final"][key] for u in units])
-            for key in ("test_acc", "test_loss", "train_acc", "train_loss", "val_acc", "val_loss")}
+            for key in ("test_acc", "test_loss", "train_acc", "train_loss", "val_acc", "val_loss")
+            if key in units[0]["final"]}
 
 
 def curve_bands(units: list[dict]) -> dict:
+    """Bands of the held-out accuracy (validation; test for refit units) and the training loss."""
     steps = units[0]["curve"]["step"]
-    out = {"step": steps}
-    for key in ("val_acc", "train_loss"):
+    held_out = "test_acc" if "test_acc" in units[0]["curve"] else "val_acc"
+    out = {"step": steps, "held_out": held_out}
+    for key in (held_out, "train_loss"):
         rows = [interval([u["curve"][key][i] for u in units]) for i in range(len(steps))]
         out[key] = {"mean": [r["estimate"] for r in rows], "low": [r["low"] for r in rows],
                     "high": [r["high"] for r in rows]}

@@ -46,6 +46,7 @@ class TrainConfig:
     eps: float = 1e-8  # Appendix D: eps = 1e-8 for image classification (AdaMomentum included)
     weight_decay: float = 0.0
     split_seed: int = 0
+    refit: bool = True  # after tuning, train the picked lr on train + validation (as the benchmark trains)
     seed: int = 0
     device: str = "cpu"
     dtype: str = "float32"
@@ -69,6 +70,8 @@ class TrainConfig:
                 raise ValueError(f"{label} must be an integer >= {low}, got {value!r}")
         if not self.lrs or any(not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0) for lr in self.lrs):
             raise ValueError(f"lrs must be a non-empty list of positive learning rates, got {self.lrs!r}")
+        if not isinstance(self.refit, bool):
+            raise ValueError(f"refit must be True or False, got {self.refit!r}")
         if any(not 0.0 <= f <= 1.0 for f in self.noise_points):
             raise ValueError(f"noise_points must be fractions in [0, 1], got {self.noise_points!r}")
         Hyper(lr=self.lrs[0], beta1=self.beta1, beta2=self.beta2, eps=self.eps, weight_decay=self.weight_decay)
@@ -91,9 +94,9 @@ class TrainConfig:
         return sorted({int(round(i * self.steps / self.evals)) for i in range(self.evals + 1)})
 
 
-def unit_key(optimizer: str, lr: float, seed: int) -> str:
+def unit_key(optimizer: str, lr: float, seed: int, refit: bool = False) -> str:
     safe = re.sub(r"[^A-Za-z0-9.-]+", "_", optimizer).strip("_")
-    return f"{safe}__lr{float(lr):g}__seed{int(seed)}"
+    return f"{safe}__lr{float(lr):g}__seed{int(seed)}" + ("__refit" if refit else "")
 
 
 def _seed_of(config: TrainConfig, seed: int, stream: int) -> int:
@@ -110,14 +113,23 @@ def minibatch_indices(n: int, steps: int, batch: int, seed: int) -> torch.Tensor
 
 
 class Context:
-    """Data tensors and the flat model of one configuration, built once."""
+    """Data tensors and the flat model of one configuration, built once.
 
-    def __init__(self, config: TrainConfig):
+    ``refit``: the final runs at a picked learning rate, trained on train + validation (the
+    benchmark's 4000 MNIST-1D training examples); their curves are read on train and test, since
+    the validation split is then part of training."""
+
+    def __init__(self, config: TrainConfig, refit: bool = False):
         self.config = config
+        self.refit = refit
         self.device = resolve_device(config.device)
         self.dtype = resolve_dtype(config.dtype)
         self.split = load(config.dataset, config.split_seed)
         self.data = self.split.tensors(self.device, self.dtype)
+        if refit:
+            (x, y), (xv, yv) = self.data["train"], self.data.pop("val")
+            self.data["train"] = (torch.cat([x, xv]), torch.cat([y, yv]))
+        self.curve_splits = ("train", "test") if refit else ("train", "val")
         self.model = flat_model(config.dataset, config.model, self.dtype, self.device)
 
     def initial(self, seeds) -> torch.Tensor:
@@ -131,7 +143,7 @@ class Context:
 
 def _evaluate(ctx: Context, params: torch.Tensor, with_test: bool) -> dict:
     out = {}
-    for split in ("train", "val") + (("test",) if with_test else ()):
+    for split in dict.fromkeys(ctx.curve_splits + (("test",) if with_test else ())):
         loss, acc = ctx.model.evaluate(params, *ctx.data[split])
         out[f"{split}_loss"], out[f"{split}_acc"] = loss.cpu().tolist(), acc.cpu().tolist()
     return out
@@ -167,7 +179,8 @@ def train_units(ctx: Context, optimizer: str, units: list[tuple[float, int]], pr
     x, y = ctx.data["train"]
     order = torch.stack([minibatch_indices(len(y), c.steps, c.batch, _seed_of(c, s, 3)) for s in seeds], 1)
     order = order.to(ctx.device)  # (steps, runs, batch)
-    eval_at, noise_at = set(c.eval_steps()), set(c.noise_steps()) if optimizer in c.noise_optimizers else set()
+    measure_noise = optimizer in c.noise_optimizers and not ctx.refit  # the tuning runs measure it
+    eval_at, noise_at = set(c.eval_steps()), set(c.noise_steps()) if measure_noise else set()
     curves = {"step": []}
     noise = [[] for _ in units]
 
@@ -190,7 +203,8 @@ def train_units(ctx: Context, optimizer: str, units: list[tuple[float, int]], pr
     final = _evaluate(ctx, params, with_test=True)
     out = []
     for r, (lr, seed) in enumerate(units):
-        unit = {"key": unit_key(optimizer, lr, seed), "optimizer": optimizer, "lr": float(lr), "seed": int(seed),
+        unit = {"key": unit_key(optimizer, lr, seed, ctx.refit), "optimizer": optimizer, "lr": float(lr),
+                "seed": int(seed), "refit": ctx.refit,
                 "curve": {k: (v if k == "step" else [row[r] for row in v]) for k, v in curves.items()},
                 "final": {k: v[r] for k, v in final.items()},
                 "diverged": not bool(torch.isfinite(params[r]).all()),

@@ -23,6 +23,10 @@ Rules (95% intervals over seeds, or over escape replicates):
   significant with more negative, unchecked otherwise (also when no run of either left the
   threshold, or when the start's training loss is above MINIMUM_LOSS, i.e. not a minimum). The t interval of the difference is reported too, but exit steps are coarse and tie,
   so it can have zero width: it does not decide.
+
+Every rule is gated by :mod:`simulations.training.reference`: where the tuned Adam runs do not
+reproduce the benchmark's published accuracy (``below`` / ``above``), the case's rows are
+``unchecked`` (the verdict they would have had is kept in the details).
 """
 from __future__ import annotations
 
@@ -78,7 +82,15 @@ def ledger_rows(record: dict) -> list[dict]:
         scope = f"on {case['dataset']} {case['model']}, {scale} scale"
         about = (f"[subject {case['subject']}, baseline {case['baseline']}] "
                  if (case["subject"], case["baseline"]) != ("adamomentum", "adam") else "")
+        ref = case.get("reference") or {}
         for row in (_premise(case, scope), _flatter(case, scope), _generalize(case, scope), _escape(case, scope)):
+            if ref.get("status") in ("below", "above"):
+                row["details"]["verdict_before_reference_check"] = row["verdict"]
+                row["verdict"] = "unchecked"
+                row["evidence"] = (f"{scope}: not decided, the training code does not reproduce the benchmark "
+                                   f"({ref['status']}: {ref['reason']}); measured: " + row["evidence"])
+            elif ref.get("status") == "within":
+                row["evidence"] += f"; benchmark check within ({ref['reason']})"
             row["evidence"] = about + row["evidence"]
             row.setdefault("details", {})["scope_text"] = scope
             rows.append(row)
