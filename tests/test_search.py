@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
 from simulations.search import engine, experiment
 from simulations.search.online import Theorem1
@@ -287,3 +288,100 @@ def test_search_command_resumes_finished_searches(tmp_path):
     assert store.saved == 0 and store.resumed == len(first["searches"])
     again = json.loads((tmp_path / "search.json").read_text())["results"]
     assert again["searches"] == first["searches"]
+
+
+# ---- Proposition 1: the escape race (simulations/search/proposition1.py) ----
+
+P1_CONFIG = {"basin": "asymmetric", "curvature": 4.0, "width": 0.25, "width_ratio": 4.0, "lr": 0.02, "beta1": 0.9,
+             "one_minus_beta2": 0.05, "sigma": 0.5, "alpha": 1.5, "T": 60, "seed": 3, "clip": 4.0,
+             "variant": "asymmetric"}
+
+
+def _plain_race(optimizer_cls, basin, zeta, sigma, lr, betas, eps, warmup, T):
+    """Per path, a torch.optim optimizer on one scalar parameter: exit steps and the direction integral."""
+    c_left, c_right = (c[0] for c in basin.curvatures())
+    grad = (lambda x: (c_right if x > 0 else c_left) * x)
+    value = (lambda x: 0.5 * (c_right if x > 0 else c_left) * x * x)
+    exits, integral_min = [], math.inf
+    for p in range(zeta.shape[1]):
+        theta = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+        opt = optimizer_cls([theta], lr=lr, betas=betas, eps=eps)
+        def step(g):
+            theta.grad = torch.tensor([g], dtype=torch.float64)
+            opt.step()
+        for k in range(warmup):
+            step(grad(theta.item()) + sigma * zeta[k, p, 0].item())
+            if not -basin.left < theta.item() < basin.right:
+                with torch.no_grad():
+                    theta.zero_()
+        integral, exit_step = 0.0, T
+        for t in range(T):
+            x = theta.item()
+            step(grad(x) + sigma * zeta[warmup + t, p, 0].item())
+            integral += grad(x) / (1 + value(x)) * (x - theta.item()) / lr
+            integral_min = min(integral_min, integral)
+            if not -basin.left < theta.item() < basin.right:
+                exit_step = t + 1
+                break
+        exits.append(exit_step)
+    return exits, integral_min
+
+
+def test_proposition1_race_matches_torch_optim_loops_per_path():
+    from simulations.levy import symmetric_stable
+    from simulations.runtime import generator
+    from simulations.search.proposition1 import Proposition1
+    from theory.family import Hyper
+    from theory.optim import AdaMomentum
+
+    st = Proposition1("bounded-noise", paths=8, T_max=100, warmup=10)
+    basin = st.basin_of(P1_CONFIG)
+    c_left, c_right = basin.tensors(torch.device("cpu"), torch.float64)
+    zeta = symmetric_stable(1.5, (10 + 60, 8, 1), generator=generator(3, torch.device("cpu")),
+                            dtype=torch.float64).clamp(-4.0, 4.0)
+    hyper = Hyper(lr=0.02, beta1=0.9, beta2=0.95, eps=1e-8)
+    for name, cls, kwargs in (("adam", torch.optim.Adam, {}), ("adamomentum", AdaMomentum, {})):
+        race = st._race(name, basin, c_left, c_right, zeta, 0.5, hyper, 10, 60)
+        exits, integral_min = _plain_race(lambda params, **kw: cls(params, **kw, **kwargs), basin, zeta, 0.5, 0.02,
+                                          (0.9, 0.95), 1e-8, 10, 60)
+        assert race["exit"].tolist() == exits
+        assert abs(race["integral_min"] - integral_min) <= 1e-12 * max(1.0, abs(integral_min))
+
+
+def test_proposition1_printed_reading_breaks_assumption4_and_bounded_noise_meets_it():
+    from simulations.search.proposition1 import H_A4, Proposition1
+
+    printed = Proposition1("printed", paths=16, T_max=100, warmup=10).evaluate([dict(P1_CONFIG)])[0]
+    bounded = Proposition1("bounded-noise", paths=16, T_max=100, warmup=10).evaluate([dict(P1_CONFIG)])[0]
+    assert printed["hypotheses"][H_A4] is False and math.isinf(printed["measured"]["H"])
+    assert bounded["hypotheses"][H_A4] is True
+    assert bounded["measured"]["adam_max_g"] <= bounded["measured"]["H"]
+    again = Proposition1("bounded-noise", paths=16, T_max=100, warmup=10).evaluate([dict(P1_CONFIG)])[0]
+    assert again["ratio"] == bounded["ratio"] and again["hypotheses"] == bounded["hypotheses"]
+
+
+def test_clipped_variance_matches_the_gaussian_closed_form():
+    from scipy import stats
+
+    from simulations.search.proposition1 import clipped_variance
+
+    s, c = math.sqrt(2.0), 1.7  # alpha = 2 is N(0, 2)
+    a = c / s
+    exact = s * s * (2 * stats.norm.cdf(a) - 1 - 2 * a * stats.norm.pdf(a)) + c * c * 2 * stats.norm.sf(a)
+    draws = 1 << 18
+    se = c * c / math.sqrt(draws)  # min(X^2, c^2) lies in [0, c^2]
+    assert abs(clipped_variance(2.0, c) - exact) < 4 * se
+
+
+def test_proposition1_row_is_unsatisfiable_for_sas_noise_with_the_outside_scope_as_evidence():
+    record = experiment.run_scale("smoke", device="cpu", statements=("proposition-1",))
+    rows = {r["claim"]: r for r in experiment.ledger_rows(record)}
+    row = rows["proposition-1"]
+    assert row["verdict"] == "unsatisfiable" and "every alpha in (0, 2]" in row["evidence"]
+    assert "Outside that scope" in row["evidence"] and set(row["details"]["searches"]) == {"printed", "bounded-noise"}
+    assert rows["assumption-3"]["verdict"] in ("fails", "holds")
+    # were a printed instance ever to meet every hypothesis, the usual search rules would decide
+    group = [dict(s) for s in record["results"]["searches"]]
+    printed = next(s for s in group if s["reading"] == "printed")
+    printed.update(feasible=3, violations=1)
+    assert experiment.proposition1_row(group, "smoke")["verdict"] == "fails"

@@ -108,8 +108,9 @@ def run(args) -> int:
                          {"searches": searches, "skipped": []}, seed=args.seed)
     for path in experiment.write_outputs(record, out):
         print(path)
+    decided = {row["claim"]: row["verdict"] for row in experiment.ledger_rows(record)}  # the ledger's own rules
     for s in searches:
-        verdict = experiment.verdict_of(s)[0] if s["printed"] else "(evidence)"
+        verdict = decided.get(s["claim"], experiment.verdict_of(s)[0]) if s["printed"] else "(evidence)"
         best = "none" if s["best_ratio"] is None else f"{s['best_ratio']:.4g}"
         print(f"{s['claim']} [{s['reading']}]: {verdict}; tried {s['tried']}, hypotheses true "
               f"{s['feasible_fraction']:.0%}, {s['seconds']:.1f} s, best ratio {best}, violations {s['violations']}")

@@ -7,6 +7,9 @@ right-hand side; the conclusion is violated when > 1), ``hypotheses`` (name -> b
 literal hypothesis verified on the run), ``margin`` (fraction of hypotheses that held, which guides
 the search towards feasible instances), ``confirmed`` (a violation that survives the statement's
 statistical test; = ratio > 1 for deterministic runs) and ``measured`` (the numbers behind it).
+``conclusion_only`` in the summary counts the confirmed violations of the conclusion on every
+evaluated instance, hypotheses aside: evidence of what the conclusion does where the statement
+does not apply, never a verdict.
 
 The optimiser maximises log10(ratio) on instances whose hypotheses all hold; an instance breaking
 one gets a score below every feasible one (ordered by its margin), so it is excluded from the
@@ -78,6 +81,7 @@ def search(statement, budget_evals: int = 256, budget_seconds: float = 10.0, see
     best, cases = None, []
     per_variant = {v.name: {"tried": 0, "feasible": 0, "best_ratio": None} for v in variants}
     broken: dict[str, int] = {}
+    loose = {"evaluated": 0, "violated": 0, "max_ratio": None}
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -122,6 +126,10 @@ def search(statement, budget_evals: int = 256, budget_seconds: float = 10.0, see
                     for name, held in ev["hypotheses"].items():
                         if not held:
                             broken[name] = broken.get(name, 0) + 1
+                if math.isfinite(ev["ratio"]):  # the conclusion alone, hypotheses aside (evidence)
+                    loose["evaluated"] += 1
+                    loose["max_ratio"] = ev["ratio"] if loose["max_ratio"] is None else max(loose["max_ratio"], ev["ratio"])
+                    loose["violated"] += int(ev["ratio"] > 1.0 + VIOLATION_RTOL and bool(ev.get("confirmed", True)))
                 scores.append(-_score(ev))
             if bar is not None:
                 bar.update(len(xs))
@@ -142,7 +150,7 @@ def search(statement, budget_evals: int = 256, budget_seconds: float = 10.0, see
             "best_ratio": None if best is None else best["ratio"],
             "best": None if best is None else {k: best[k] for k in ("ratio", "config", "hypotheses", "measured")},
             "violations": len(cases), "cases": kept, "per_variant": per_variant,
-            "hypotheses_broken": broken}
+            "hypotheses_broken": broken, "conclusion_only": loose}
 
 
 def replay(case: dict, device: str = "cpu", rtol: float = 1e-9) -> dict:

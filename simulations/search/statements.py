@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 def _builders() -> dict:
-    from simulations.search import assumption5, nonconvex, online, smooth, stepsize
+    from simulations.search import assumption5, nonconvex, online, proposition1, smooth, stepsize
 
     return {
         "control-gd-smooth-convex": (smooth.GradientDescentBound, ("printed",)),
@@ -17,6 +17,7 @@ def _builders() -> dict:
         "sec3.1-limiting-stepsizes": (stepsize.LimitingStepsizes, stepsize.LIMITING_READINGS),
         "sec3.1-stepsize-ordering": (stepsize.StepsizeOrdering, stepsize.ORDERING_READINGS),
         "assumption-5": (assumption5.Assumption5, assumption5.READINGS),
+        "proposition-1": (proposition1.Proposition1, proposition1.READINGS),
     }
 
 
