@@ -351,8 +351,9 @@ def proposition1_row(group: list[dict], scale: str) -> dict:
         loose_max = "none" if loose.get("max_ratio") is None else f"{loose['max_ratio']:.3g}"
         return (f"reading '{s['reading']}': {_budget_text(s)}; hypotheses broken: {_broken_text(s)}; best "
                 f"hypotheses-meeting ratio {best}; the conclusion alone (hypotheses aside) violated and confirmed on "
-                f"{loose.get('violated', 0)} of {loose.get('evaluated', 0)} instances, largest E Gamma(Adam) / "
-                f"E Gamma(AdaMomentum) {loose_max}")
+                f"{loose.get('violated', 0)} of {loose.get('evaluated', 0)} instances (each on the noise the search "
+                f"selected, no correction over instances), largest E min(Gamma, T)(Adam) / E min(Gamma, T)(AdaMomentum) "
+                f"{loose_max}")
 
     if printed["feasible"] > 0:
         verdict, reason = verdict_of(printed)
@@ -385,7 +386,8 @@ def assumption3_row(group: list[dict], scale: str) -> dict:
             "evidence": (f"Direction condition read as printed, an integral ({H_DIRECTION}), on the Adam and "
                          f"AdaMomentum runs of Proposition 1's worst-case search ({scale} scale, flat and asymmetric "
                          f"1-D basins from theta*, SaS and clipped SaS noise): broken on {broken} of {tried} "
-                         "searched instances (one path with a negative running integral breaks it)."),
+                         "searched instances (one path with a negative running integral at any step breaks it; "
+                         "near theta* that reading is decided in the first steps, where each term's sign is random)."),
             "details": {"scope": "claim", "broken": broken, "tried": tried}}
 
 

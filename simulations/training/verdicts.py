@@ -89,8 +89,8 @@ def ledger_rows(record: dict) -> list[dict]:
                 row["verdict"] = "unchecked"
                 row["evidence"] = (f"{scope}: not decided, the training code does not reproduce the benchmark "
                                    f"({ref['status']}: {ref['reason']}); measured: " + row["evidence"])
-            elif ref.get("status") == "within":
-                row["evidence"] += f"; benchmark check within ({ref['reason']})"
+            elif ref.get("status"):  # within, or not-comparable: said, so a verdict never hides the gate's state
+                row["evidence"] += f"; benchmark check {ref['status']} ({ref['reason']})"
             row["evidence"] = about + row["evidence"]
             row.setdefault("details", {})["scope_text"] = scope
             rows.append(row)
