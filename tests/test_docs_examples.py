@@ -67,10 +67,10 @@ def _commands_in_line(line: str) -> list[str]:
     return found
 
 
-def examples() -> list[tuple[str, str]]:
-    """(where, command) for every example, in document order."""
+def examples(pages: list[Path] = PAGES) -> list[tuple[str, str]]:
+    """(where, command) for every example of ``pages``, in document order."""
     out = []
-    for page in PAGES:
+    for page in pages:
         text = page.read_text()
         for line in _code_lines(text):
             out += [(page.name, cmd) for cmd in _commands_in_line(line)]
@@ -146,13 +146,32 @@ def test_every_example_parses():
     assert not failures, failures
 
 
-def test_every_documented_example_runs_at_smoke_scale(tmp_path, monkeypatch, capsys):
-    # every example of every page, in the default run (about 3 minutes on 2 cores: the shared
-    # computations run once, see _shared_once)
-    _run_examples(tmp_path, monkeypatch, capsys, lambda argv: True)
+def _pages_with_examples() -> list[Path]:
+    return [page for page in PAGES if any(_runnable(w, c) is not None for w, c in examples([page]))]
 
 
-def _run_examples(tmp_path, monkeypatch, capsys, selected):
+# The README and the guide both run the whole report and verify: one test, so their shared
+# computations run once (_shared_once). Every other page is a test of its own.
+SHARING = ("README.md", "guide.md")
+PAGE_GROUPS = [[p for p in _pages_with_examples() if p.name in SHARING]] + \
+    [[p] for p in _pages_with_examples() if p.name not in SHARING]
+
+
+@pytest.mark.parametrize("pages", PAGE_GROUPS, ids=["+".join(p.name for p in g) for g in PAGE_GROUPS])
+def test_every_documented_example_runs_at_smoke_scale(pages, tmp_path, monkeypatch, capsys):
+    # every example of the pages, in the default run, in document order in one folder (a page's
+    # examples build on each other: --resume, --replay); a test per page group, so pytest-xdist
+    # spreads them over the cores.
+    _run_examples(tmp_path, monkeypatch, capsys, lambda argv: True, pages)
+
+
+def test_every_page_with_examples_is_run():
+    grouped = [p for group in PAGE_GROUPS for p in group]
+    assert sorted(grouped) == sorted(_pages_with_examples()) and len(grouped) == len(set(grouped))
+    assert len(PAGE_GROUPS[0]) == len(SHARING) and len(grouped) > 5
+
+
+def _run_examples(tmp_path, monkeypatch, capsys, selected, pages: list[Path] = PAGES):
     from proofs_check import ledger
     from simulations.commands import verify
 
@@ -165,7 +184,7 @@ def _run_examples(tmp_path, monkeypatch, capsys, selected):
     torch.set_default_dtype(torch.float32)  # the command line's default (conftest makes tests float64)
     seen, failures, timings = set(), [], []
     try:
-        for where, command in examples():
+        for where, command in examples(pages):
             argv = _runnable(where, command)
             if argv is None or tuple(argv) in seen or not selected(argv):
                 continue
@@ -190,7 +209,7 @@ def _run_examples(tmp_path, monkeypatch, capsys, selected):
     timings.sort(reverse=True)
     print("slowest examples:", "; ".join(f"{t:.1f} s {c}" for t, c in timings[:8]))
     assert seen and not failures, "\n".join(failures)
-    named = sorted({m for page in PAGES for m in DOCUMENTED_FILE.findall(page.read_text())})
+    named = sorted({m for page in pages for m in DOCUMENTED_FILE.findall(page.read_text())})
     # the files under an output folder that the examples run here created
     missing = [path for path in named if (tmp_path / Path(path).parts[0] / Path(path).parts[1]).exists()
                and not (tmp_path / path).exists()]

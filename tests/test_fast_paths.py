@@ -41,23 +41,14 @@ def test_regret_fast_path_per_run_columns(member, bias_correction, beta1_decay):
                 beta1_decay=beta1_decay)
 
 
-def test_regret_fast_path_without_lfilter(monkeypatch):
-    """The plain loop the lfilter shortcut replaces is exact on its own."""
-    monkeypatch.setattr(fast, "_lfilter_exact", [False])
+def test_regret_fast_path_with_the_numpy_loops(monkeypatch):
+    """The numpy loops the compiled kernels replace are exact on their own (the kernels' own check)."""
+    monkeypatch.setattr(fast, "_recurrence", fast._numpy_recurrence)
+    monkeypatch.setattr(fast, "_ema", fast._numpy_ema)
+    monkeypatch.setattr(fast, "_walk", fast._numpy_walk)
     assert_same(STOCHASTIC, [OptimizerConfig(lr=0.5)], "adamomentum", 1100, 4)
     assert_same([ProblemConfig("periodic")], [OptimizerConfig(lr=0.5)], "adam", 1100, 1, bias_correction=True)
-
-
-def test_lfilter_probe_agrees_with_the_loop():
-    assert fast._LFILTER_EXACT() in (True, False)
-    if fast._LFILTER_EXACT():
-        import numpy as np
-        rng = np.random.default_rng(3)
-        x = rng.standard_normal((300, 4, 2))
-        y0 = rng.standard_normal((4, 2))
-        want = fast._linear_recurrence(y0, x, None, np.full((4, 2), 0.97))
-        got = fast._lfilter([1.0], [1.0, -0.97], x, axis=0, zi=(y0 * 0.97)[None])[0]
-        assert np.array_equal(want, got)
+    assert_same(GRID_PROBLEMS, GRID_OPTS, "adamomentum-max", 300, 2, beta1_decay=0.99)
 
 
 def test_fast_path_refuses_what_it_does_not_implement():
@@ -108,3 +99,38 @@ def test_chunked_theorem2_monitor_equals_the_per_step_monitor(chunk, overrides):
 def test_monitor_chunk_is_validated():
     with pytest.raises(ValueError, match="monitor_chunk"):
         _nonconvex(-1)
+
+
+def test_compiled_recurrences_equal_the_numpy_loops():
+    """The numba kernels do the numpy loops' operations in the same order: equal bit for bit,
+    NaN and the clip bounds included."""
+    import numpy as np
+
+    from simulations.regret import kernels
+
+    rng = np.random.default_rng(7)
+    n, runs, d = 257, 5, 3
+    scale = 10.0 ** rng.integers(-6, 6, (n, runs, d))
+    forcing = rng.random((n, runs, d)) * scale
+    v0 = rng.random((runs, d))
+    b2 = np.broadcast_to(rng.uniform(0.9, 0.9999, (runs, 1)), (runs, d)).copy()
+    eps = np.full((runs, d), 1e-8)
+    for coef in (np.broadcast_to(0.97, forcing.shape), rng.uniform(0.5, 1.0, (n, runs, 1)) + 0 * forcing):
+        want, got = np.empty_like(forcing), np.empty_like(forcing)
+        fast._numpy_recurrence(v0, forcing, coef, want)
+        kernels.linear_recurrence(v0, forcing, coef, got)
+        assert np.array_equal(want, got)
+    for inside in (True, False):
+        want, got = np.empty_like(forcing), np.empty_like(forcing)
+        fast._numpy_ema(v0, forcing, b2, eps, inside, want)
+        kernels.ema_second_moments(v0, forcing, b2, eps, inside, got)
+        assert np.array_equal(want, got)
+    U = rng.standard_normal((n, runs, d)) * 0.3
+    U[100, 2, 1] = np.nan  # propagates from there on, as numpy's clip lets it
+    hi = rng.uniform(0.5, 2.0, (runs, 1))
+    x0 = rng.uniform(-0.5, 0.5, (runs, d))
+    want, got = np.empty((n + 1, runs, d)), np.empty((n + 1, runs, d))
+    fast._numpy_walk(x0, U, -hi, hi, want)
+    kernels.clipped_walk(x0, U, -hi, hi, got)
+    assert np.array_equal(want, got, equal_nan=True)
+    assert np.isnan(got[101:, 2, 1]).all() and (np.abs(got[:, 0]) == hi[0]).any()  # the bounds were hit

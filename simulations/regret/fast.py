@@ -9,8 +9,11 @@ So a segment of n steps is computed as
   running max) once, vectorised over the n steps: element for element the same IEEE operation as
   :func:`theory.family.step_` performs at each step, so the same result;
 * only the true recurrences (m_t = b1_t m_{t-1} + ..., v_t = b2 v_{t-1} + ..., the clipped x_t) in a
-  loop over steps, with numpy ufuncs on the (runs, d) rows (about 0.5 us a call, where a torch op
-  costs about 3 us), each step the same operations in the same order as ``step_``.
+  loop over steps, each step the same operations in the same order as ``step_``: m, v and x in compiled loops
+  (:mod:`simulations.regret.kernels`, numba, about a nanosecond per run and step, where a numpy
+  ufunc call costs about 0.5 us and a torch op about 3 us; ``_numpy_recurrence``, ``_numpy_ema``
+  and ``_numpy_walk`` are the same loops in numpy, kept as their check), Yogi's v in numpy ufuncs
+  on the (runs, d) rows.
 
 No operation is fused or reordered (float multiply, add and divide are correctly rounded in numpy and
 torch alike; torch's ``add_`` is fma(b, 1, a), exactly a + b; square roots are torch's, see
@@ -34,44 +37,53 @@ PATHS = ("auto", "fast", "reference")
 _clip = (np._core if hasattr(np, "_core") else np.core).umath.clip  # the ufunc behind np.clip: min(max(x, lo), hi), without the wrapper's cost
 
 
-def _linear_recurrence(y0, forcing, rows, coef) -> np.ndarray:
-    """y_t = c_t y_{t-1} + forcing_t, sequentially (c_t = rows[t], or coef for every t)."""
-    Y = np.empty_like(forcing)
+def _numpy_recurrence(y0, forcing, coef, out) -> None:
+    """The numpy loop behind :func:`simulations.regret.kernels.linear_recurrence`:
+    y_t = c_t y_{t-1} + forcing_t (coef broadcast to forcing's shape)."""
     prev, mul, add = y0, np.multiply, np.add
     for j in range(forcing.shape[0]):
-        mul(prev, coef if rows is None else rows[j], Y[j])
-        add(Y[j], forcing[j], Y[j])
-        prev = Y[j]
-    return Y
+        mul(prev, coef[j], out[j])
+        add(out[j], forcing[j], out[j])
+        prev = out[j]
 
 
-def _lfilter(*args, **kwargs):
-    from scipy.signal import lfilter
+def _numpy_ema(v0, K2omb2, b2, eps, inside, out) -> None:
+    """The numpy loop behind :func:`simulations.regret.kernels.ema_second_moments` (same operations)."""
+    prev, mul, add = v0, np.multiply, np.add
+    for j in range(K2omb2.shape[0]):
+        mul(prev, b2, out[j])
+        add(out[j], K2omb2[j], out[j])
+        if inside:
+            add(out[j], eps, out[j])
+        prev = out[j]
 
-    return lfilter(*args, **kwargs)
+
+def _numpy_walk(x0, U, lo, hi, out) -> None:
+    """The numpy loop behind :func:`simulations.regret.kernels.clipped_walk` (same operations)."""
+    out[0] = x0
+    for j in range(U.shape[0]):  # x_{t+1} = clamp(x_t - u_t, -radius, radius)
+        np.subtract(out[j], U[j], out[j + 1])
+        _clip(out[j + 1], lo, hi, out[j + 1])
 
 
-_lfilter_exact: list[bool] = []
+def _recurrence(*args) -> None:
+    from simulations.regret.kernels import linear_recurrence  # numba: imported (and compiled) on first use
+
+    linear_recurrence(*args)
 
 
-def _LFILTER_EXACT() -> bool:
-    """Whether scipy's lfilter computes y_t = x_t + b y_{t-1} with exactly the loop's roundings on this
-    machine (one multiply, one add; no fma): checked once per process on a probe, else the loop runs."""
-    if not _lfilter_exact:
-        try:
-            rng = np.random.default_rng(0)
-            x = rng.standard_normal((512, 8, 1)) * 10.0 ** rng.integers(-3, 4, (512, 8, 1))
-            y0 = rng.standard_normal((8, 1))
-            for b in (0.9, 0.999, 0.123456789):
-                coef = np.full((8, 1), b)
-                want = _linear_recurrence(y0, x, None, coef)
-                got = _lfilter([1.0], [1.0, -b], x, axis=0, zi=(y0 * b)[None])[0]
-                if not np.array_equal(want, got):
-                    raise ArithmeticError
-            _lfilter_exact.append(True)
-        except (ImportError, ArithmeticError):
-            _lfilter_exact.append(False)
-    return _lfilter_exact[0]
+def _ema(*args) -> None:
+    from simulations.regret.kernels import ema_second_moments
+
+    ema_second_moments(*args)
+
+
+def _walk(x0, U, lo, hi, out) -> None:
+    if lo.shape[-1] != 1:  # the kernel reads one bound per run
+        return _numpy_walk(x0, U, lo, hi, out)
+    from simulations.regret.kernels import clipped_walk
+
+    clipped_walk(x0, U, lo, hi, out)
 
 
 def unsupported(rule, batch, hyper: Hyper) -> str | None:
@@ -172,11 +184,7 @@ class ExactSteps:
                 vs_out[:n].numpy()[...] = S
         state.step = t0 + n - 1
         X = np.empty((n + 1,) + G.shape[1:])
-        X[0] = x.numpy()
-        sub, clip, lo, hi = np.subtract, _clip, self.lo_rows, self.hi_rows
-        for j in range(n):  # x_{t+1} = clamp(x_t - u_t, -radius, radius)
-            sub(X[j], U[j], X[j + 1])
-            clip(X[j + 1], lo, hi, X[j + 1])
+        _walk(x.numpy(), np.ascontiguousarray(np.broadcast_to(U, G.shape)), self.lo_rows, self.hi_rows, X)
         xs_out[:n].numpy()[...] = X[:n]
         x.numpy()[...] = X[n]
 
@@ -189,14 +197,8 @@ class ExactSteps:
         else:
             b1 = self.b1 if f["b1"] is None else f["b1"]
             forcing = G * (1 - b1) if member.momentum == "ema" else G  # grad * (1 - b1)
-            if isinstance(b1, float) and _LFILTER_EXACT():
-                # y_t = x_t + b1 y_{t-1}, one rounding per operation, as the loop below
-                M = _lfilter([1.0], [1.0, -b1], forcing, axis=0, zi=(m * b1)[None])[0]
-            else:
-                rows = np.broadcast_to(np.asarray(b1, dtype=np.float64), (n,) + G.shape[1:]) \
-                    if f["b1"] is not None else None
-                coef = np.broadcast_to(np.asarray(b1, dtype=np.float64), G.shape[1:]).copy() if rows is None else None
-                M = _linear_recurrence(m, forcing, rows, coef)
+            M = np.empty_like(forcing)
+            _recurrence(m, forcing, np.broadcast_to(np.asarray(b1, dtype=np.float64), forcing.shape), M)
         m[...] = M[-1]
         return M
 
@@ -223,15 +225,8 @@ class ExactSteps:
                 if inside:
                     add(V[j], eps, V[j])
                 prev = V[j]
-        else:
-            Q = K2 * self.omb2  # k * k * (1 - b2)
-            for j in range(n):  # v = b2 v + k^2 (1 - b2) [+ eps]
-                Vj = V[j]
-                mul(prev, b2, Vj)
-                add(Vj, Q[j], Vj)
-                if inside:
-                    add(Vj, eps, Vj)
-                prev = Vj
+        else:  # v = b2 v + k^2 (1 - b2) [+ eps]
+            _ema(v, np.ascontiguousarray(K2 * self.omb2), b2, eps, inside, V)
         v[...] = V[-1]
         if not member.max_v:
             return V
