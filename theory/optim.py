@@ -54,6 +54,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 from torch.optim.optimizer import _get_scalar_dtype, _get_value
 
+from theory import native
 from theory.family import validate_hyper
 
 __all__ = ["AdaMomentum", "adamomentum"]
@@ -427,6 +428,43 @@ def _dummy(device, dtype, n, amsgrad):
     return _DUMMIES[key]
 
 
+NATIVE_PER_THREAD = 1 << 17  # above this many elements per tensor, torch's threads beat one C loop
+_NATIVE_DTYPES = (torch.float32, torch.float64, torch.complex64, torch.complex128)
+_STEP_DTYPES = (torch.float32, torch.float64)
+
+
+def _native_update(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, amsgrad, lr,
+                   beta1, beta2, weight_decay, decoupled_weight_decay, eps, maximize) -> list[int]:
+    """Update every tensor the native kernel (theory.native) takes: contiguous CPU float32 / float64
+    (complex as its real view), a float32 or float64 step counter on the CPU, and (with more than
+    one intra-op thread) at most NATIVE_PER_THREAD elements. Returns the indices it left."""
+    threaded = torch.get_num_threads() > 1
+    groups, left = defaultdict(list), []
+    for i, p in enumerate(params):
+        g, m, v, k = grads[i], exp_avgs[i], exp_avg_sqs[i], state_steps[i]
+        dtype = p.dtype
+        ok = (dtype in _NATIVE_DTYPES and p.device.type == "cpu" and g.dtype == dtype and m.dtype == dtype
+              and v.dtype == dtype and g.device.type == "cpu" and k.device.type == "cpu" and k.dtype in _STEP_DTYPES
+              and p.is_contiguous() and g.is_contiguous() and m.is_contiguous() and v.is_contiguous()
+              and not (threaded and p.numel() > NATIVE_PER_THREAD))
+        if ok and amsgrad:
+            ok = max_exp_avg_sqs[i].dtype == dtype and max_exp_avg_sqs[i].is_contiguous()
+        if ok:
+            groups[(dtype, k.dtype)].append(i)
+        else:
+            left.append(i)
+    lr = float(lr)
+    for (dtype, _), idx in groups.items():
+        pick = lambda xs: [xs[i] for i in idx]  # noqa: E731
+        factor = 2 if dtype.is_complex else 1
+        native.step(pick(params), pick(grads), pick(exp_avgs), pick(exp_avg_sqs),
+                    pick(max_exp_avg_sqs) if amsgrad else [], pick(state_steps),
+                    [factor * params[i].numel() for i in idx], lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                    weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                    decoupled_weight_decay=decoupled_weight_decay)
+    return left
+
+
 def _fused(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, amsgrad,
            beta1, beta2, lr, weight_decay, decoupled_weight_decay, eps, maximize,
            capturable=False, differentiable=False, has_complex=False):
@@ -442,6 +480,15 @@ def _fused(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *
         _multi_tensor(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, lr=lr,
                       capturable=capturable, has_complex=has_complex, **flags)
         return
+    if native.kernel() is not None:
+        left = _native_update(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, lr=lr, **flags)
+        if not left:
+            return
+        if len(left) < len(params):
+            pick = lambda xs: [xs[i] for i in left]  # noqa: E731
+            params, grads, exp_avgs, exp_avg_sqs, state_steps = (
+                pick(params), pick(grads), pick(exp_avgs), pick(exp_avg_sqs), pick(state_steps))
+            max_exp_avg_sqs = pick(max_exp_avg_sqs) if amsgrad else max_exp_avg_sqs
     eager = []
     chunks = defaultdict(list)
     for i, p in enumerate(params):
