@@ -85,6 +85,13 @@ class UnitStore:
         self.saved += 1
         return value
 
+    def has(self, key: str) -> bool:
+        """Whether unit ``key`` is checkpointed (so :meth:`unit` would read it back)."""
+        if self.folder is None:
+            return False
+        path = self.folder / _file_name(key)
+        return path.exists() and read_json(path).get("key") == key
+
     def count(self) -> int:
         if self.folder is None or not self.folder.exists():
             return 0

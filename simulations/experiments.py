@@ -8,8 +8,11 @@ others still run.
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
 import traceback
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +29,10 @@ EXPERIMENT_MODULES = {"toys": toys_experiment, "escape": escape_experiment, "reg
 EXPERIMENTS = tuple(EXPERIMENT_MODULES)
 SCALES = ("smoke", "quick", "full")  # smoke: seconds, for tests and examples; its verdicts mean nothing
 DEFAULT_SUBJECT, DEFAULT_BASELINE = "adamomentum", "adam"
+JOBS_ENV = "AMLAB_JOBS"  # the default of --jobs (the tests set 1: in-process, where their monkeypatches apply)
+# Submission order of a parallel run: the longest first (seconds at the quick scale on 2 cores: search
+# 23, nonconvex 23, training 22, regret 8, escape 6, toys 5), so the last to finish is a short one.
+_LONGEST_FIRST = ("search", "nonconvex", "training", "regret", "escape", "toys")
 
 
 @dataclass
@@ -79,12 +86,13 @@ class _Failed(Exception):
         self.outcome = outcome
 
 
-def run_experiment_unit(store, name: str, **kwargs) -> Outcome:
+def run_experiment_unit(store, name: str, outcome_of=None, **kwargs) -> Outcome:
     """:func:`run_experiment` as one checkpointed unit of ``store`` (a :class:`simulations.checkpoints.UnitStore`):
     a finished experiment is read back on ``--resume``; the outcome is in its JSON form either way, so a
-    resumed run and an uninterrupted one build the same page and ledger."""
+    resumed run and an uninterrupted one build the same page and ledger. ``outcome_of``: a callable giving
+    the outcome computed elsewhere (a worker process), called only when the unit is not checkpointed."""
     def compute():
-        outcome = run_experiment(name, **kwargs)
+        outcome = outcome_of() if outcome_of is not None else run_experiment(name, **kwargs)
         if not outcome.ok:
             raise _Failed(outcome)
         return {"record": outcome.record, "rows": outcome.rows, "figures": [str(p) for p in outcome.figures],
@@ -96,3 +104,84 @@ def run_experiment_unit(store, name: str, **kwargs) -> Outcome:
         return failed.outcome
     return Outcome(name, record=data["record"], rows=data["rows"], figures=[Path(p) for p in data["figures"]],
                    seconds=data["seconds"])
+
+
+def default_jobs(units: int) -> int:
+    """Worker processes for ``units`` experiments: ``AMLAB_JOBS`` if set, else one per usable core,
+    at most one per experiment."""
+    raw = os.environ.get(JOBS_ENV, "").strip()
+    if raw:
+        try:
+            chosen = int(raw)
+        except ValueError:
+            chosen = 0
+        if chosen < 1:
+            raise ValueError(f"Invalid {JOBS_ENV}={raw!r}; valid range: an integer >= 1")
+        return max(1, min(chosen, units))
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, units))
+
+
+def _worker_start() -> None:
+    from simulations.threads import apply_thread_policy
+
+    apply_thread_policy("cpu")
+
+
+def _collected(future, name: str) -> Outcome:
+    try:
+        return future.result()
+    except Exception as err:  # a worker that died (killed, out of memory) fails its experiment only
+        return Outcome(name, error=f"{type(err).__name__}: {err} (in a worker process)")
+
+
+def run_experiment_units(store, names, jobs: int = 1, out_dir: Path | None = None, on_done=None,
+                         meanwhile=None, **kwargs) -> list[Outcome]:
+    """:func:`run_experiment_unit` for each of ``names``, outcomes in that order (``out_dir / name``
+    receives each one's files; ``on_done(outcome)`` is called as each is collected; ``meanwhile()``
+    runs in this process first, while the workers compute when there are any).
+
+    With ``jobs`` > 1 the experiments not yet checkpointed run in a pool of that many spawned
+    processes, one intra-op thread each, longest first; this process checkpoints each outcome as
+    it collects it, so ``--resume`` behaves as in a serial run. Every experiment seeds its own
+    streams, so the records are those of a serial run (``tests/test_report.py`` checks it). Methods
+    are passed by name (a worker resolves them itself); anything else runs serially here."""
+    names = list(names)
+    out_of = (lambda name: None if out_dir is None else Path(out_dir) / name)
+    pending = [n for n in names if not store.has(n)]
+    by_name = all(isinstance(kwargs.get(k, ""), str) for k in ("subject", "baseline"))
+    if jobs <= 1 or len(pending) < 2 or not by_name:
+        if meanwhile is not None:
+            meanwhile()
+        outcomes = []
+        for name in names:
+            outcomes.append(run_experiment_unit(store, name, out=out_of(name), **kwargs))
+            if on_done is not None:
+                on_done(outcomes[-1])
+        return outcomes
+    worker_kwargs = {**kwargs, "progress": False}  # one bar per worker would interleave
+    order = sorted(pending, key=lambda n: _LONGEST_FIRST.index(n) if n in _LONGEST_FIRST else -1)
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_start)
+    try:
+        futures = {n: pool.submit(run_experiment, n, out=out_of(n), **worker_kwargs) for n in order}
+        if meanwhile is not None:
+            meanwhile()
+        outcomes = []
+        for name in names:
+            future = futures.get(name)
+            outcomes.append(run_experiment_unit(
+                store, name, outcome_of=None if future is None else (lambda f=future, n=name: _collected(f, n)),
+                out=out_of(name), **kwargs))
+            if on_done is not None:
+                on_done(outcomes[-1])
+    except BaseException:  # interrupted (SIGINT, SIGTERM): stop the workers now, keep what is checkpointed
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return outcomes

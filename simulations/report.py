@@ -51,13 +51,14 @@ def build_claims_ledger(outcomes: list[Outcome], subject=DEFAULT_SUBJECT,
 def run_report(out: str | os.PathLike, scale: str = "quick", device: str = "auto", progress: bool = True,
                experiments: tuple = EXPERIMENTS, subject=DEFAULT_SUBJECT, baseline=DEFAULT_BASELINE,
                sections: tuple[str, ...] = (), title: str = "adamomentum-lab report", resume: bool = False,
-               checkpoints: str | None = "report") -> dict:
+               checkpoints: str | None = "report", jobs: int = 1) -> dict:
     """Run ``experiments`` for ``subject`` against ``baseline`` into ``out/<name>/``, build the ledger
     and write ``out/index.html``; ``sections`` are extra HTML sections placed after the ledger
     (``amlab audit`` adds its invariant checks there). Each finished experiment is a checkpointed unit
-    under ``out/checkpoints/<checkpoints>/`` (None: no checkpoints); ``resume`` reads them back."""
+    under ``out/checkpoints/<checkpoints>/`` (None: no checkpoints); ``resume`` reads them back. ``jobs``
+    > 1 runs the experiments in that many processes (:func:`simulations.experiments.run_experiment_units`)."""
     from simulations.checkpoints import NO_CHECKPOINTS, UnitStore
-    from simulations.experiments import run_experiment_unit
+    from simulations.experiments import run_experiment_units
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -67,18 +68,17 @@ def run_report(out: str | os.PathLike, scale: str = "quick", device: str = "auto
                                            "baseline": label(baseline), "experiments": list(experiments)},
         resume=resume)
     start = time.perf_counter()
-    outcomes = []
     bar = None
     if progress:
         from tqdm import tqdm
         bar = tqdm(total=len(experiments), desc=f"amlab report --{scale}", unit="experiment")
-    for name in experiments:
+    def done(outcome) -> None:
         if bar is not None:
-            bar.set_postfix_str(name)
-        outcomes.append(run_experiment_unit(store, name, scale=scale, device=device, progress=False, out=out / name,
-                                            subject=subject, baseline=baseline))
-        if bar is not None:
+            bar.set_postfix_str(outcome.name)
             bar.update(1)
+
+    outcomes = run_experiment_units(store, experiments, jobs=jobs, out_dir=out, on_done=done, scale=scale,
+                                    device=device, progress=False, subject=subject, baseline=baseline)
     if bar is not None:
         bar.close()
     ledger, ledger_error = build_claims_ledger(outcomes, subject, baseline)

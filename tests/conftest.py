@@ -11,6 +11,9 @@ torch.set_default_dtype(torch.float64)
 from simulations.threads import apply_thread_policy  # noqa: E402
 
 apply_thread_policy("cpu")
+# Experiments in this process (the default of --jobs): the tests' monkeypatches and caches apply, and
+# pytest-xdist already spreads the tests over the cores. tests/test_report.py runs the pool itself.
+os.environ["AMLAB_JOBS"] = "1"
 
 # "ci" is derandomized so a CI failure reproduces exactly; "dev" explores more.
 settings.register_profile(

@@ -333,3 +333,47 @@ def test_escape_charts_name_each_case_in_its_tooltip():
     assert "Proposition 1 predicts &gt;= 1" in prop1
     assert "flow predicted: alpha=1.5, E Gamma=25" in alpha
     assert report_svg.charts_for("toys", record) == []
+
+
+def test_parallel_report_and_verify_give_the_serial_records(tmp_path, monkeypatch):
+    """--jobs 2 runs the experiments in spawned workers; every ledger row (verdicts and evidence
+    numbers) and every record equals the in-process run's. Under the command line's float32 default."""
+    import json
+
+    import torch
+
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        for jobs in ("1", "2"):
+            argv = ["--scale", "smoke", "--jobs", jobs, "--no-progress"]
+            assert main(["report", "--only", "toys,regret,escape", "--out", str(tmp_path / f"report{jobs}"), *argv]) == 0
+            assert main(["verify", "--experiments", "toys,regret", "--out", str(tmp_path / f"verify{jobs}"), *argv]) == 0
+    finally:
+        torch.set_default_dtype(previous)
+    def strip(value):  # wall-clock figures differ run to run; everything else must not
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in ("seconds", "path_steps_per_second")}
+        return [strip(v) for v in value] if isinstance(value, list) else value
+
+    serial, parallel = (json.loads((tmp_path / f"report{j}" / "report.json").read_text()) for j in "12")
+    assert strip(serial["ledger"]) == strip(parallel["ledger"])
+    for name in ("toys", "regret", "escape"):
+        one, two = strip(serial["experiments"][name]), strip(parallel["experiments"][name])
+        assert [Path(f).relative_to(tmp_path / "report1") for f in one.pop("figures")] == \
+            [Path(f).relative_to(tmp_path / "report2") for f in two.pop("figures")]
+        assert one == two
+        assert (tmp_path / "report2" / name).is_dir()
+    ledgers = [json.loads(next((tmp_path / f"verify{j}").glob("ledger*.json")).read_text()) for j in "12"]
+    assert strip(ledgers[0]) == strip(ledgers[1])
+
+
+def test_a_bad_jobs_count_is_refused_before_work(tmp_path, monkeypatch, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["report", "--jobs", "0", "--out", str(tmp_path / "r")])
+    assert exit_.value.code == 2 and "--jobs" in capsys.readouterr().err
+    monkeypatch.setenv("AMLAB_JOBS", "two")
+    with pytest.raises(SystemExit) as exit_:
+        main(["verify", "--scale", "smoke", "--out", str(tmp_path / "v")])
+    assert exit_.value.code == 2 and "AMLAB_JOBS" in capsys.readouterr().err
+    assert not (tmp_path / "v" / "checkpoints").exists()

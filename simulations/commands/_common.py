@@ -135,6 +135,36 @@ def add_resume_argument(parser: argparse.ArgumentParser) -> None:
                              "command and options; a different configuration is refused)")
 
 
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r}; valid range: an integer >= 1")
+    return value
+
+
+def add_jobs_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                        help="experiments run in N processes at once, one intra-op thread each (default: "
+                             "AMLAB_JOBS, else one per core; 1 runs them in this process); the records are "
+                             "those of a serial run")
+
+
+def resolve_jobs(args: argparse.Namespace, units: int) -> int:
+    """--jobs, else the default of :func:`simulations.experiments.default_jobs` (a bad AMLAB_JOBS is a
+    UsageError before any work)."""
+    from simulations.experiments import default_jobs
+
+    if args.jobs is not None:
+        return min(args.jobs, max(1, units))
+    try:
+        return default_jobs(units)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
 def check_out_dir(out: str | os.PathLike, option: str = "--out") -> Path:
     """Check, before any work, that files can be written in folder ``out`` (else UsageError).
 

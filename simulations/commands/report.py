@@ -4,8 +4,9 @@ from __future__ import annotations
 import argparse
 
 from simulations import report
-from simulations.commands._common import (add_device_argument, add_out_argument, add_progress_argument, add_resume_argument,
-                                          add_subject_arguments, check_out_dir, progress_enabled)
+from simulations.commands._common import (add_device_argument, add_jobs_argument, add_out_argument, add_progress_argument,
+                                          add_resume_argument, add_subject_arguments, check_out_dir, progress_enabled,
+                                          resolve_jobs)
 from simulations.experiments import EXPERIMENTS
 
 HELP = "run every experiment (--quick: < 5 min on 2 cores) and write DIR/index.html with figures and the ledger"
@@ -33,13 +34,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_progress_argument(parser)
     add_resume_argument(parser)
     add_subject_arguments(parser)
+    add_jobs_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     check_out_dir(args.out)
+    jobs = resolve_jobs(args, len(args.only))
     result = report.run_report(args.out, scale=args.scale, device=args.device, progress=progress_enabled(args),
                                experiments=tuple(args.only), subject=args.subject, baseline=args.baseline,
-                               resume=args.resume)
+                               resume=args.resume, jobs=jobs)
     failed = [o.name for o in result["outcomes"] if not o.ok]
     for outcome in result["outcomes"]:
         print(f"{outcome.name:>10}: {'ok' if outcome.ok else 'FAILED'} ({outcome.seconds:.1f} s)")

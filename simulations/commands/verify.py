@@ -20,9 +20,9 @@ from pathlib import Path
 from proofs_check import ledger as ledger_mod
 from simulations import experiments
 from simulations.checkpoints import UnitStore
-from simulations.commands._common import (UsageError, add_device_argument, add_out_argument, add_progress_argument,
-                                          add_resume_argument, add_scale_argument, add_subject_arguments, check_out_dir,
-                                          progress_enabled)
+from simulations.commands._common import (UsageError, add_device_argument, add_jobs_argument, add_out_argument,
+                                          add_progress_argument, add_resume_argument, add_scale_argument,
+                                          add_subject_arguments, check_out_dir, progress_enabled, resolve_jobs)
 from simulations.records import write_json_atomic, write_text_atomic
 
 HELP = "check every claim of the paper (sympy + simulations), write the claims ledger, compare with the record"
@@ -60,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_progress_argument(parser)
     add_resume_argument(parser)
     add_subject_arguments(parser)
+    add_jobs_argument(parser)
 
 
 def write_ledger(ledger: list[dict], out_dir) -> Path:
@@ -110,20 +111,25 @@ def run(args: argparse.Namespace) -> int:
     if args.docs is not None:
         check_out_dir(Path(args.docs).parent or ".", "--docs")
     progress = progress_enabled(args)
+    jobs = resolve_jobs(args, len(names))
     start = time.perf_counter()
     subject, baseline = args.subject, args.baseline
     default = ledger_mod.is_default_comparison(subject, baseline)
-    rows = ledger_mod.symbolic_rows(subject=subject, baseline=baseline)
-    print(f"symbolic and numeric checks: {len(rows)} rows in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    rows: list = []  # the symbolic rows, then each experiment's, in order
+
+    def symbolic() -> None:
+        begun = time.perf_counter()
+        rows[:0] = ledger_mod.symbolic_rows(subject=subject, baseline=baseline)
+        print(f"symbolic and numeric checks: {len(rows)} rows in {time.perf_counter() - begun:.1f} s", file=sys.stderr)
+
     missing: dict[str, str] = {}
     timings = {}
     label = (lambda x: getattr(x, "name", x))
     store = UnitStore(out / "checkpoints" / "verify", {"scale": scale, "device": args.device, "experiments": names,
                                                        "subject": label(subject), "baseline": label(baseline)},
                       resume=args.resume)
-    for name in names:
-        outcome = experiments.run_experiment_unit(store, name, scale=scale, device=args.device, progress=progress,
-                                                  subject=subject, baseline=baseline)
+    def done(outcome) -> None:
+        name = outcome.name
         timings[name] = outcome.seconds
         if outcome.ok:
             rows.extend(outcome.rows)
@@ -131,6 +137,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             missing[name] = outcome.error
             print(f"experiment {name} ({scale}) unavailable: {outcome.error.strip().splitlines()[0]}", file=sys.stderr)
+
+    experiments.run_experiment_units(store, names, jobs=jobs, on_done=done, meanwhile=symbolic, scale=scale,
+                                     device=args.device, progress=progress, subject=subject, baseline=baseline)
     for name in experiments.EXPERIMENTS:
         if name not in names:
             missing.setdefault(name, "not run (excluded with --experiments)")
