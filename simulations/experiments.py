@@ -12,7 +12,8 @@ import multiprocessing
 import os
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,30 +126,27 @@ def default_jobs(units: int) -> int:
     return max(1, min(cores, units))
 
 
-def _worker_start() -> None:
+def _worker_start(device) -> None:
+    from simulations.runtime import resolve_device
     from simulations.threads import apply_thread_policy
 
-    apply_thread_policy("cpu")
-
-
-def _collected(future, name: str) -> Outcome:
-    try:
-        return future.result()
-    except Exception as err:  # a worker that died (killed, out of memory) fails its experiment only
-        return Outcome(name, error=f"{type(err).__name__}: {err} (in a worker process)")
+    apply_thread_policy(resolve_device(device))  # the parent's policy for the same device
 
 
 def run_experiment_units(store, names, jobs: int = 1, out_dir: Path | None = None, on_done=None,
                          meanwhile=None, **kwargs) -> list[Outcome]:
     """:func:`run_experiment_unit` for each of ``names``, outcomes in that order (``out_dir / name``
-    receives each one's files; ``on_done(outcome)`` is called as each is collected; ``meanwhile()``
-    runs in this process first, while the workers compute when there are any).
+    receives each one's files; ``on_done(outcome)`` is called for each, in that order, as soon as
+    it and those before it are in; ``meanwhile()`` runs in this process first, while the workers
+    compute when there are any).
 
     With ``jobs`` > 1 the experiments not yet checkpointed run in a pool of that many spawned
-    processes, one intra-op thread each, longest first; this process checkpoints each outcome as
-    it collects it, so ``--resume`` behaves as in a serial run. Every experiment seeds its own
-    streams, so the records are those of a serial run (``tests/test_report.py`` checks it). Methods
-    are passed by name (a worker resolves them itself); anything else runs serially here."""
+    processes, one intra-op thread each, longest first; this process checkpoints each outcome the
+    moment it arrives, so ``--resume`` after an interruption loses only the unfinished ones. A
+    worker that dies breaks the pool: the experiments not yet finished then run here, one after
+    another, as in a serial run. Every experiment seeds its own streams, so the records are those of
+    a serial run (``tests/test_report.py`` checks it). Methods are passed by name (a worker resolves
+    them itself); anything else runs serially here."""
     names = list(names)
     out_of = (lambda name: None if out_dir is None else Path(out_dir) / name)
     pending = [n for n in names if not store.has(n)]
@@ -165,23 +163,44 @@ def run_experiment_units(store, names, jobs: int = 1, out_dir: Path | None = Non
     worker_kwargs = {**kwargs, "progress": False}  # one bar per worker would interleave
     order = sorted(pending, key=lambda n: _LONGEST_FIRST.index(n) if n in _LONGEST_FIRST else -1)
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_start)
+                               initializer=_worker_start, initargs=(kwargs.get("device", "cpu"),))
+    done: dict[str, Outcome] = {}
+    reported = 0
+
+    def report_in_order() -> None:
+        nonlocal reported
+        while reported < len(names) and names[reported] in done:
+            if on_done is not None:
+                on_done(done[names[reported]])
+            reported += 1
+
     try:
-        futures = {n: pool.submit(run_experiment, n, out=out_of(n), **worker_kwargs) for n in order}
+        futures = {pool.submit(run_experiment, n, out=out_of(n), **worker_kwargs): n for n in order}
         if meanwhile is not None:
             meanwhile()
-        outcomes = []
-        for name in names:
-            future = futures.get(name)
-            outcomes.append(run_experiment_unit(
-                store, name, outcome_of=None if future is None else (lambda f=future, n=name: _collected(f, n)),
-                out=out_of(name), **kwargs))
-            if on_done is not None:
-                on_done(outcomes[-1])
+        for name in names:  # checkpointed before this run: read back
+            if name not in pending:
+                done[name] = run_experiment_unit(store, name, out=out_of(name), **kwargs)
+        report_in_order()
+        broken = []
+        for future in as_completed(futures):
+            name = futures[future]
+            try:
+                outcome = future.result()
+            except BrokenProcessPool:
+                broken.append(name)
+                continue
+            except Exception as err:  # the outcome could not come back (e.g. not picklable)
+                outcome = Outcome(name, error=f"{type(err).__name__}: {err} (in a worker process)")
+            done[name] = run_experiment_unit(store, name, outcome_of=lambda o=outcome: o, out=out_of(name), **kwargs)
+            report_in_order()
+        for name in sorted(broken, key=names.index):  # a worker died: the rest here, serially
+            done[name] = run_experiment_unit(store, name, out=out_of(name), **kwargs)
+            report_in_order()
     except BaseException:  # interrupted (SIGINT, SIGTERM): stop the workers now, keep what is checkpointed
-        for process in list(getattr(pool, "_processes", {}).values()):
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
             process.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
-    return outcomes
+    return [done[name] for name in names]

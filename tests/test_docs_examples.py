@@ -113,13 +113,17 @@ def test_every_mentioned_command_exists():
         assert name.startswith("-") or name in COMMANDS or PLACEHOLDER.search(name), f"{where}: {command}"
 
 
+_SHARED: dict = {}  # per process: pytest-xdist gives each worker its own, shared by its page groups
+
+
 def _shared_once(monkeypatch) -> None:
-    """Compute each experiment's run_scale and the symbolic checks once per set of arguments."""
+    """Compute each experiment's run_scale and the symbolic checks once per set of arguments (and per
+    process: the results are deterministic functions of their arguments, returned as deep copies)."""
     from proofs_check import ledger
     from simulations.experiments import EXPERIMENT_MODULES
 
     def once(function):
-        cache = {}
+        cache = _SHARED.setdefault(f"{function.__module__}.{function.__qualname__}", {})
 
         @functools.wraps(function)
         def wrapper(*args, **kwargs):

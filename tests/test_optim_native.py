@@ -80,8 +80,8 @@ def test_kernel_equals_the_reference_loop_bit_for_bit(dtype, flags):
 @pytest.mark.parametrize("amsgrad,decoupled", [(False, False), (True, True)])
 def test_fused_uses_the_kernel_and_equals_the_eager_paths(dtype, amsgrad, decoupled, monkeypatch):
     calls = []
-    real_step = native.step
-    monkeypatch.setattr(native, "step", lambda *a, **k: calls.append(len(a[0])) or real_step(*a, **k))
+    real_step = native.step_pointers
+    monkeypatch.setattr(native, "step_pointers", lambda *a, **k: calls.append(len(a[2])) or real_step(*a, **k))
     gen = torch.Generator().manual_seed(2)
     shapes = [(3,), (10, 10), (1000,), (2, 3, 4)] * 25  # 100 tensors of mixed shapes
     base = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
@@ -106,7 +106,7 @@ def test_fused_uses_the_kernel_and_equals_the_eager_paths(dtype, amsgrad, decoup
 
 
 def test_what_the_kernel_does_not_take_is_left_to_the_compiled_route(monkeypatch):
-    monkeypatch.setattr(native, "step", lambda *a, **k: None)
+    monkeypatch.setattr(native, "step_pointers", lambda *a, **k: None)
     x = torch.zeros(4, 4)
     params = [x, torch.zeros(4, dtype=torch.bfloat16), x.t(), torch.zeros(4, dtype=torch.complex64),
               torch.zeros(1 << 18)]
@@ -126,3 +126,40 @@ def test_a_missing_compiler_is_named(monkeypatch, tmp_path):
     monkeypatch.setenv("AMLAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(native, "_STATE", {})
     assert native.kernel() is None and "no-such-cc" in native.why_not()
+
+
+def test_complex_parameters_equal_the_eager_paths_and_versions_are_bumped():
+    gen = torch.Generator().manual_seed(4)
+    base = [torch.randn(50, generator=gen, dtype=torch.complex64), torch.randn(3, 4, generator=gen, dtype=torch.complex128)]
+    runs = {}
+    for path in ("fused", "foreach"):
+        params = [torch.nn.Parameter(x.clone()) for x in base]
+        opt = AdaMomentum(params, lr=1e-2, amsgrad=True, **({"fused": True} if path == "fused" else {"foreach": True}))
+        grad_gen = torch.Generator().manual_seed(5)
+        for _ in range(3):
+            for q in params:
+                q.grad = torch.randn(q.shape, generator=grad_gen, dtype=q.dtype) * 1e-2
+            before = [q._version for q in params]
+            opt.step()
+            assert all(q._version > b for q, b in zip(params, before))  # autograd sees the in-place write
+        runs[path] = params
+    for a, b in zip(runs["fused"], runs["foreach"]):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_tensors_the_kernel_would_get_wrong_are_left_to_the_other_routes():
+    kw = dict(amsgrad=False, lr=1e-3, beta1=0.9, beta2=0.999, weight_decay=0.0, decoupled_weight_decay=False,
+              eps=1e-16, maximize=False)
+    p = torch.zeros(8)
+    cases = {
+        "state of another size": ([p], [torch.zeros(8)], [torch.zeros(4)], [torch.zeros(8)]),
+        "grad aliasing the parameter": ([p], [p], [torch.zeros(8)], [torch.zeros(8)]),
+        "conjugated grad": ([torch.zeros(4, dtype=torch.complex64)], [torch.zeros(4, dtype=torch.complex64).conj()],
+                            [torch.zeros(4, dtype=torch.complex64)], [torch.zeros(4, dtype=torch.complex64)]),
+    }
+    for why, (params, grads, avgs, sqs) in cases.items():
+        assert optim_module._native_update(params, grads, avgs, sqs, [], [torch.tensor(0.0)], **kw) == [0], why
+    leaf = torch.zeros(8, requires_grad=True)
+    with torch.enable_grad():  # a functional call in grad mode: in-place on a leaf must raise, not be done
+        assert optim_module._native_update([leaf], [torch.zeros(8)], [torch.zeros(8)], [torch.zeros(8)], [],
+                                           [torch.tensor(0.0)], **kw) == [0]

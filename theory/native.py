@@ -183,24 +183,31 @@ def supports(dtype: torch.dtype) -> bool:
     return dtype in DTYPES
 
 
-def _pointers(tensors) -> np.ndarray:
-    return np.fromiter((t.data_ptr() for t in tensors), dtype=np.int64, count=len(tensors))
-
-
 def step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, sizes, *, lr: float, beta1: float,
          beta2: float, eps: float, weight_decay: float, amsgrad: bool, maximize: bool,
          decoupled_weight_decay: bool) -> None:
     """One AdaMomentum update, in place, of contiguous CPU tensors of one real dtype (float32 or
     float64; a complex tensor's real view has the same data pointer), ``sizes`` their real element
     counts. ``steps``: the 0-dim step counters (all float32 or all float64), incremented here."""
+    dtype = params[0].dtype if not params[0].is_complex() else torch.view_as_real(params[0]).dtype
+    pointers = [[t.data_ptr() for t in ts] for ts in (params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps)]
+    step_pointers(dtype, sizes, *pointers, step_is_double=steps[0].dtype == torch.float64, lr=lr, beta1=beta1,
+                  beta2=beta2, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                  decoupled_weight_decay=decoupled_weight_decay)
+
+
+def step_pointers(dtype: torch.dtype, sizes, p_ptrs, g_ptrs, m_ptrs, v_ptrs, vmax_ptrs, step_ptrs, *,
+                  step_is_double: bool, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
+                  amsgrad: bool, maximize: bool, decoupled_weight_decay: bool) -> None:
+    """:func:`step` from the tensors' data pointers (lists of ints), for a caller that checked them
+    and gathered the pointers in one pass (``theory.optim._native_update``)."""
     lib = kernel()
-    name, scalar = DTYPES[params[0].dtype if not params[0].is_complex() else torch.view_as_real(params[0]).dtype]
-    ptr = (lambda a: a.ctypes.data)  # noqa: E731
-    arrays = [np.asarray(sizes, dtype=np.int64), _pointers(params), _pointers(grads), _pointers(exp_avgs),
-              _pointers(exp_avg_sqs), _pointers(max_exp_avg_sqs) if amsgrad else np.zeros(1, dtype=np.int64),
-              _pointers(steps)]
+    name, scalar = DTYPES[dtype]
+    arrays = [np.array(x, dtype=np.int64) for x in (sizes, p_ptrs, g_ptrs, m_ptrs, v_ptrs)]
+    arrays.append(np.array(vmax_ptrs if amsgrad else [0], dtype=np.int64))
+    arrays.append(np.array(step_ptrs, dtype=np.int64))
     wd_mode = 0 if not weight_decay else 2 if decoupled_weight_decay else 1
-    getattr(lib, name)(len(params), *(ptr(a) for a in arrays), int(steps[0].dtype == torch.float64),
+    getattr(lib, name)(len(p_ptrs), *(a.ctypes.data for a in arrays), int(step_is_double),
                        float(lr), float(beta1), float(beta2),
                        # 1 - b1, 1 - b2 and 1 - lr wd in Python floats, then rounded, as torch takes them
                        scalar(1 - lr * weight_decay), scalar(1 - beta1), scalar(beta2), scalar(1 - beta2),

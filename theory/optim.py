@@ -27,7 +27,11 @@ autograd (single-tensor path). Complex parameters are treated as ``torch.view_as
 real and imaginary parts are two real coordinates, each with its own m and v (so v gets
 Re(m)^2 and Im(m)^2 separately, exactly as torch.optim's Adam).
 
-``fused=True`` runs one compiled single-pass kernel per chunk of tensors (``torch.compile`` of
+``fused=True`` reads p, g, m, v once per element. On the CPU, float32 / float64 (and complex)
+tensors go to a native multi-tensor C kernel (:mod:`theory.native`: one call per group, the step
+counts and step sizes formed in it, bit for bit a reference loop of its IEEE operations; built with
+gcc on first use). Everything else (CUDA, bfloat16, no C compiler, large tensors when torch has
+several threads) runs one compiled single-pass kernel per chunk of tensors (``torch.compile`` of
 the element-wise update, built lazily on first use and cached for the process; shapes are
 dynamic, so one graph serves any sizes; the step counts, step sizes and decay factor of all
 tensors are computed in a few device ops before the compiled calls, so the graph has no scalar
@@ -431,37 +435,63 @@ def _dummy(device, dtype, n, amsgrad):
 NATIVE_PER_THREAD = 1 << 17  # above this many elements per tensor, torch's threads beat one C loop
 _NATIVE_DTYPES = (torch.float32, torch.float64, torch.complex64, torch.complex128)
 _STEP_DTYPES = (torch.float32, torch.float64)
+_COMPLEX = (torch.complex64, torch.complex128)
+_REAL = {torch.float32: torch.float32, torch.float64: torch.float64, torch.complex64: torch.float32,
+         torch.complex128: torch.float64}
+_PLAIN = (Tensor, torch.nn.Parameter)  # subclasses (DTensor, wrappers) may not own plain memory
 
 
 def _native_update(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, amsgrad, lr,
                    beta1, beta2, weight_decay, decoupled_weight_decay, eps, maximize) -> list[int]:
-    """Update every tensor the native kernel (theory.native) takes: contiguous CPU float32 / float64
-    (complex as its real view), a float32 or float64 step counter on the CPU, and (with more than
-    one intra-op thread) at most NATIVE_PER_THREAD elements. Returns the indices it left."""
+    """Update every tensor the native kernel (theory.native) can take exactly as the other routes
+    would: plain contiguous CPU float32 / float64 tensors (complex as its real view, not
+    conjugated), state of the parameter's size, a grad that is not the parameter's memory, a float32
+    or float64 step counter on the CPU, nothing autograd would track, and (with more than one
+    intra-op thread) at most NATIVE_PER_THREAD elements. Returns the indices it left."""
     threaded = torch.get_num_threads() > 1
-    groups, left = defaultdict(list), []
+    tracking = torch.is_grad_enabled()
+    groups, left = {}, []  # (dtype, step dtype) -> [indices, sizes, pointers of p, g, m, v, vmax, step]
     for i, p in enumerate(params):
         g, m, v, k = grads[i], exp_avgs[i], exp_avg_sqs[i], state_steps[i]
-        dtype = p.dtype
-        ok = (dtype in _NATIVE_DTYPES and p.device.type == "cpu" and g.dtype == dtype and m.dtype == dtype
-              and v.dtype == dtype and g.device.type == "cpu" and k.device.type == "cpu" and k.dtype in _STEP_DTYPES
+        dtype, n = p.dtype, p.numel()
+        # cheap checks first (``is_cpu``, not ``device.type``: this runs per tensor and step)
+        ok = (dtype in _NATIVE_DTYPES and type(p) in _PLAIN and type(g) in _PLAIN and p.is_cpu and g.is_cpu
+              and m.is_cpu and v.is_cpu and k.is_cpu and k.dtype in _STEP_DTYPES and k.numel() == 1
+              and g.dtype == dtype and m.dtype == dtype and v.dtype == dtype
+              and g.numel() == n and m.numel() == n and v.numel() == n
               and p.is_contiguous() and g.is_contiguous() and m.is_contiguous() and v.is_contiguous()
-              and not (threaded and p.numel() > NATIVE_PER_THREAD))
+              and not (threaded and n > NATIVE_PER_THREAD)
+              and not (tracking and (p.requires_grad or m.requires_grad or v.requires_grad))
+              and not (dtype in _COMPLEX and (p.is_conj() or g.is_conj() or m.is_conj() or v.is_conj())))
+        x = max_exp_avg_sqs[i] if amsgrad else None
         if ok and amsgrad:
-            ok = max_exp_avg_sqs[i].dtype == dtype and max_exp_avg_sqs[i].is_contiguous()
+            ok = (x.dtype == dtype and x.is_cpu and x.numel() == n and x.is_contiguous()
+                  and not (dtype in _COMPLEX and x.is_conj()))
         if ok:
-            groups[(dtype, k.dtype)].append(i)
-        else:
+            p_ptr, g_ptr = p.data_ptr(), g.data_ptr()
+            ok = g_ptr != p_ptr  # a grad that is the parameter's memory: the eager order matters
+        if not ok:
             left.append(i)
+            continue
+        rows = groups.get((dtype, k.dtype))
+        if rows is None:
+            rows = groups[(dtype, k.dtype)] = []
+        rows.append((i, 2 * n if dtype in _COMPLEX else n, p_ptr, g_ptr, m.data_ptr(), v.data_ptr(),
+                     x.data_ptr() if amsgrad else 0, k.data_ptr()))
+    if not groups:
+        return left
     lr = float(lr)
-    for (dtype, _), idx in groups.items():
-        pick = lambda xs: [xs[i] for i in idx]  # noqa: E731
-        factor = 2 if dtype.is_complex else 1
-        native.step(pick(params), pick(grads), pick(exp_avgs), pick(exp_avg_sqs),
-                    pick(max_exp_avg_sqs) if amsgrad else [], pick(state_steps),
-                    [factor * params[i].numel() for i in idx], lr=lr, beta1=beta1, beta2=beta2, eps=eps,
-                    weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
-                    decoupled_weight_decay=decoupled_weight_decay)
+    written = [params, exp_avgs, exp_avg_sqs, state_steps] + ([max_exp_avg_sqs] if amsgrad else [])
+    for (dtype, step_dtype), rows in groups.items():
+        idx, sizes, *pointers = zip(*rows)  # one row per tensor -> one column per argument
+        native.step_pointers(_REAL[dtype], sizes, *pointers, step_is_double=step_dtype == torch.float64, lr=lr,
+                             beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                             maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
+        # written through raw pointers: bump the version counters as in-place ops would, so autograd
+        # still refuses a backward through a graph that saved the old values
+        every = len(idx) == len(params)
+        for tensors in written:
+            torch.autograd.graph.increment_version(tensors if every else [tensors[i] for i in idx])
     return left
 
 
@@ -480,7 +510,7 @@ def _fused(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *
         _multi_tensor(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, lr=lr,
                       capturable=capturable, has_complex=has_complex, **flags)
         return
-    if native.kernel() is not None:
+    if params[0].device.type == "cpu" and native.kernel() is not None:
         left = _native_update(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, lr=lr, **flags)
         if not left:
             return
