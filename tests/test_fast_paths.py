@@ -134,3 +134,34 @@ def test_compiled_recurrences_equal_the_numpy_loops():
     kernels.clipped_walk(x0, U, -hi, hi, got)
     assert np.array_equal(want, got, equal_nan=True)
     assert np.isnan(got[101:, 2, 1]).all() and (np.abs(got[:, 0]) == hi[0]).any()  # the bounds were hit
+
+
+def test_compiled_v_monitors_equal_the_torch_form():
+    """Theorem 1's streamed v monitors: the compiled float64 pass and the torch form agree (sums to
+    1e-12, counts, first drops and maxima exactly, NaN included), over segments of any length."""
+    from simulations.regret.simulate import _Stream
+
+    gen = torch.Generator().manual_seed(11)
+    runs, d, steps = 6, 3, 40
+    vs = torch.rand(steps, runs, d, generator=gen, dtype=torch.float64).cumsum(0)
+    vs[7, 2, 1] = 0.01  # drops
+    vs[20:, 4] *= 0.5
+    vs[30, 5, 0] = float("nan")
+    b1 = torch.full((1, runs), 0.9, dtype=torch.float64)
+    lr = torch.linspace(0.1, 0.6, runs, dtype=torch.float64).unsqueeze(0)
+    streams = {}
+    for compiled in (True, False):
+        stream = _Stream(runs, d, steps, torch.device("cpu"), torch.float64)
+        stream.compiled = compiled
+        t = 1
+        for n in (1, 6, 13, 20):  # segments
+            stream.add_v(vs[t - 1:t - 1 + n].contiguous(), t, b1, lr, 0.99)
+            t += n
+        streams[compiled] = stream
+    one, two = streams[True], streams[False]
+    torch.testing.assert_close(one.acc["weighted_sqrt_v"], two.acc["weighted_sqrt_v"], rtol=1e-12, atol=0,
+                               equal_nan=True)
+    assert torch.equal(one.acc["v_max_seen"].isnan(), two.acc["v_max_seen"].isnan())
+    assert torch.equal(one.acc["v_max_seen"].nan_to_num(), two.acc["v_max_seen"].nan_to_num())
+    assert torch.equal(one.v_drops, two.v_drops) and torch.equal(one.v_first_drop, two.v_first_drop)
+    assert int(one.v_drops.sum()) > 0 and int((one.v_first_drop > 0).sum()) >= 2

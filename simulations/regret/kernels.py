@@ -60,3 +60,40 @@ def linear_recurrence(y0, forcing, coef, out):  # pragma: no cover - compiled
                 x = x + forcing[j, i, k]
                 out[j, i, k] = x
                 prev = x
+
+
+@njit(cache=True, nogil=True)
+def v_monitors(vs, weight, v_last, has_last, first_t, weighted, v_max, drops, first_drop):  # pragma: no cover
+    """Theorem 1's per-segment v monitors in one pass (``simulations.regret.simulate._Stream.add_v``'s
+    torch form, which ``tests/test_fast_paths.py`` checks this against): per run i,
+    weighted[i] += sum_j weight[j, i] sum_k sqrt(vs[j, i, k]); v_max[i] = max(v_max[i], vs[:, i, :])
+    (NaN propagates); drops[i] += #{(j, k): vs[j] < vs[j - 1]} with vs[-1] = v_last when has_last;
+    first_drop[i] = the first step (first_t + j, step j of the segment) with a drop, where it is still 0."""
+    n, runs, d = vs.shape
+    for i in range(runs):
+        total = 0.0
+        top = v_max[i]
+        count = 0
+        first = first_drop[i]
+        for j in range(n):
+            roots = 0.0
+            dropped = False
+            for k in range(d):
+                x = vs[j, i, k]
+                roots += np.sqrt(x)
+                if x > top or np.isnan(x):
+                    top = x if not np.isnan(top) else top
+                if j > 0:
+                    if x < vs[j - 1, i, k]:
+                        count += 1
+                        dropped = True
+                elif has_last and x < v_last[i, k]:
+                    count += 1
+                    dropped = True
+            total += weight[j, i] * roots
+            if dropped and first == 0:
+                first = first_t + j
+        weighted[i] += total
+        v_max[i] = top
+        drops[i] += count
+        first_drop[i] = first

@@ -159,10 +159,25 @@ class _Stream:
         n = vs.shape[0]
         ts = torch.arange(t, t + n, device=self.device, dtype=self.dtype).unsqueeze(1)  # (n, 1)
         weight = b1_run * lam**ts / (lr_run / ts.sqrt())  # beta1_t / alpha_t, (n, runs)
-        self.acc["weighted_sqrt_v"] += (weight * vs.sqrt().sum(-1)).sum(0)
-        self.acc["v_max_seen"] = torch.maximum(self.acc["v_max_seen"], vs.amax(dim=(0, 2)))
-        self._count_v_drops(vs, t)
+        if self.compiled and vs.is_cpu and vs.dtype == torch.float64 and vs.is_contiguous():
+            self._add_v_compiled(vs, weight, t)
+        else:
+            self.acc["weighted_sqrt_v"] += (weight * vs.sqrt().sum(-1)).sum(0)
+            self.acc["v_max_seen"] = torch.maximum(self.acc["v_max_seen"], vs.amax(dim=(0, 2)))
+            self._count_v_drops(vs, t)
         self.v_last = vs[-1].clone()
+
+    compiled = True  # the float64 CPU form in one compiled pass (tests compare it with the torch form)
+
+    def _add_v_compiled(self, vs, weight, t: int) -> None:
+        from simulations.regret.kernels import v_monitors  # numba, compiled on first use
+
+        runs = vs.shape[1]
+        weight = torch.broadcast_to(weight, (vs.shape[0], runs)).contiguous()
+        last = self.v_last if self.v_last is not None else vs[0]
+        v_monitors(vs.numpy(), weight.numpy(), last.numpy(), self.v_last is not None, t,
+                   self.acc["weighted_sqrt_v"].numpy(), self.acc["v_max_seen"].numpy(), self.v_drops.numpy(),
+                   self.v_first_drop.numpy())
 
     def _count_v_drops(self, vs, t: int) -> None:
         """v_{s+1} < v_s per coordinate, streamed (the full-history form is
