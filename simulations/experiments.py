@@ -9,7 +9,6 @@ others still run.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -110,20 +109,11 @@ def run_experiment_unit(store, name: str, outcome_of=None, **kwargs) -> Outcome:
 def default_jobs(units: int) -> int:
     """Worker processes for ``units`` experiments: ``AMLAB_JOBS`` if set, else one per usable core,
     at most one per experiment."""
-    raw = os.environ.get(JOBS_ENV, "").strip()
-    if raw:
-        try:
-            chosen = int(raw)
-        except ValueError:
-            chosen = 0
-        if chosen < 1:
-            raise ValueError(f"Invalid {JOBS_ENV}={raw!r}; valid range: an integer >= 1")
-        return max(1, min(chosen, units))
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, units))
+    from simulations.runtime import available_cpus
+    from simulations.threads import env_count
+
+    chosen = env_count(JOBS_ENV)
+    return max(1, min(chosen if chosen is not None else available_cpus(), units))
 
 
 def _worker_start(device) -> None:

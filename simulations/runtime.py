@@ -1,9 +1,19 @@
 """Device, dtype and seeding helpers shared by the simulations."""
 from __future__ import annotations
 
+import os
+
 import torch
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def available_cpus() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:

@@ -16,7 +16,8 @@ import torch
 ENV = "AMLAB_THREADS"
 
 
-def _count(name: str) -> int | None:
+def env_count(name: str) -> int | None:
+    """The integer >= 1 in environment variable ``name`` (None when unset; ValueError when invalid)."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return None
@@ -31,10 +32,10 @@ def _count(name: str) -> int | None:
 
 def thread_count(device: torch.device | str = "cpu") -> int | None:
     """The intra-op thread count the policy sets (None: leave torch's as it is)."""
-    chosen = _count(ENV)
+    chosen = env_count(ENV)
     if chosen is not None:
         return chosen
-    if _count("OMP_NUM_THREADS") is not None:
+    if env_count("OMP_NUM_THREADS") is not None:
         return None  # torch read it at start-up
     return 1 if torch.device(device).type == "cpu" else None
 

@@ -179,10 +179,6 @@ def why_not() -> str | None:
     return _STATE.get("why")
 
 
-def supports(dtype: torch.dtype) -> bool:
-    return dtype in DTYPES
-
-
 def step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, sizes, *, lr: float, beta1: float,
          beta2: float, eps: float, weight_decay: float, amsgrad: bool, maximize: bool,
          decoupled_weight_decay: bool) -> None:

@@ -433,9 +433,9 @@ def _dummy(device, dtype, n, amsgrad):
 
 
 NATIVE_PER_THREAD = 1 << 17  # above this many elements per tensor, torch's threads beat one C loop
-_NATIVE_DTYPES = (torch.float32, torch.float64, torch.complex64, torch.complex128)
 _STEP_DTYPES = (torch.float32, torch.float64)
 _COMPLEX = (torch.complex64, torch.complex128)
+# the dtypes the native kernel takes -> the real dtype it computes in
 _REAL = {torch.float32: torch.float32, torch.float64: torch.float64, torch.complex64: torch.float32,
          torch.complex128: torch.float64}
 _PLAIN = (Tensor, torch.nn.Parameter)  # subclasses (DTensor, wrappers) may not own plain memory
@@ -455,7 +455,7 @@ def _native_update(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_
         g, m, v, k = grads[i], exp_avgs[i], exp_avg_sqs[i], state_steps[i]
         dtype, n = p.dtype, p.numel()
         # cheap checks first (``is_cpu``, not ``device.type``: this runs per tensor and step)
-        ok = (dtype in _NATIVE_DTYPES and type(p) in _PLAIN and type(g) in _PLAIN and p.is_cpu and g.is_cpu
+        ok = (dtype in _REAL and type(p) in _PLAIN and type(g) in _PLAIN and p.is_cpu and g.is_cpu
               and m.is_cpu and v.is_cpu and k.is_cpu and k.dtype in _STEP_DTYPES and k.numel() == 1
               and g.dtype == dtype and m.dtype == dtype and v.dtype == dtype
               and g.numel() == n and m.numel() == n and v.numel() == n

@@ -135,18 +135,8 @@ def add_resume_argument(parser: argparse.ArgumentParser) -> None:
                              "command and options; a different configuration is refused)")
 
 
-def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"invalid count {text!r}; valid range: an integer >= 1")
-    return value
-
-
 def add_jobs_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+    parser.add_argument("--jobs", type=positive_count, default=None, metavar="N",
                         help="experiments run in N processes at once, one intra-op thread each (default: "
                              "AMLAB_JOBS, else one per core; 1 runs them in this process); the records are "
                              "those of a serial run")

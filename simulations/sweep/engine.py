@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from simulations.records import make_record, read_json, write_json_atomic, write_text_atomic
+from simulations.runtime import available_cpus
 from simulations.sweep.extract import EXTRACTORS
 from simulations.sweep.spec import Point, SweepSpec
 from simulations.sweep.table import append_rows, read_table
@@ -27,13 +28,6 @@ TABLE = "results.parquet"
 SPEC_FILE = "sweep-spec.json"
 MANIFEST = "sweep-manifest.json"
 TIMING_COLUMNS = ("seconds", "finished_at", "host", "pid")
-
-
-def available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 # pool: local spawned processes; local-cluster: a Dask LocalCluster; scheduler: any Dask scheduler;
