@@ -14,24 +14,19 @@ p = p_base - s (m / sqrt(v)) with the per-tensor step size s computed beforehand
 rounded (no fma): the result is bit for bit the float64 reference loop of the same operations, which
 ``tests/test_optim_native.py`` checks, and equal to the eager paths within float rounding.
 
-The shared object is built on first use into a per-user cache folder (``AMLAB_CACHE`` or
-``$XDG_CACHE_HOME/amlab``, else ``~/.cache/amlab``), named by a hash of the source, the flags and the
-compiler, and loaded with ctypes. Without a C compiler :func:`kernel` returns None and the caller
-keeps its compiled path (see :func:`theory.optim._fused`).
+The shared object is built on first use by :mod:`theory.cbuild` (a per-user cache folder, named by a
+hash of the source, the flags, the compiler and the CPU) and loaded with ctypes. Without a C
+compiler :func:`kernel` returns None and the caller keeps its compiled path (see
+:func:`theory.optim._fused`).
 """
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
-import shutil
-import subprocess
-import tempfile
-import threading
-from pathlib import Path
 
 import numpy as np
 import torch
+
+from theory.cbuild import SharedLibrary
 
 SOURCE = r"""
 #include <math.h>
@@ -111,72 +106,25 @@ FLAGS = ["-O3", "-march=native", "-std=c99", "-fPIC", "-shared", "-ffp-contract=
 DTYPES = {torch.float32: ("adamomentum_step_f32", ctypes.c_float),
           torch.float64: ("adamomentum_step_f64", ctypes.c_double)}
 
-_LOCK = threading.Lock()
-_STATE: dict = {}
-
-
-def cache_dir() -> Path:
-    if os.environ.get("AMLAB_CACHE"):
-        return Path(os.environ["AMLAB_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "amlab"
-
-
-def _cpu_features() -> str:
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        import platform
-
-        return platform.processor() or platform.machine()
-    return next((line for line in lines if line.startswith(("flags", "Features"))), "")
-
-
-def _compiler() -> str | None:
-    return os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
-
-
-def _build() -> ctypes.CDLL | None:
-    cc = _compiler()
-    if cc is None:
-        _STATE["why"] = "no C compiler (gcc or cc) on PATH"
-        return None
-    # -march=native: the CPU's features are part of the name (a shared home folder, another CPU)
-    tag = hashlib.sha256("\0".join([SOURCE, cc, *FLAGS, _cpu_features()]).encode()).hexdigest()[:16]
-    target = cache_dir() / f"adamomentum_step_{tag}.so"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-            src, out = Path(tmp) / "step.c", Path(tmp) / "step.so"
-            src.write_text(SOURCE)
-            done = subprocess.run([cc, *FLAGS, str(src), "-o", str(out), "-lm"], capture_output=True, text=True)
-            if done.returncode != 0:
-                _STATE["why"] = f"{cc} failed: {done.stderr.strip()[-300:]}"
-                return None
-            os.replace(out, target)  # atomic: a concurrent build (another process) writes the same file
-    lib = ctypes.CDLL(str(target))
+def _declare(lib: ctypes.CDLL) -> None:
     for name, scalar in DTYPES.values():
         fn = getattr(lib, name)
         fn.restype = None
         fn.argtypes = ([ctypes.c_int64] + [ctypes.c_void_p] * 7 + [ctypes.c_int] + [ctypes.c_double] * 3
                        + [scalar] * 6 + [ctypes.c_int] * 3)
-    return lib
+
+
+LIBRARY = SharedLibrary("adamomentum_step", SOURCE, [*FLAGS], ["-lm"], _declare)
 
 
 def kernel() -> ctypes.CDLL | None:
     """The loaded library (built on first use), or None where it cannot be built (see :func:`why_not`)."""
-    with _LOCK:
-        if "lib" not in _STATE:
-            try:
-                _STATE["lib"] = _build()
-            except OSError as exc:  # unwritable cache folder, a library that does not load
-                _STATE["why"], _STATE["lib"] = f"{type(exc).__name__}: {exc}", None
-        return _STATE["lib"]
+    return LIBRARY.get()
 
 
 def why_not() -> str | None:
     """Why the native kernel is unavailable (None when it is available or not yet asked for)."""
-    return _STATE.get("why")
+    return LIBRARY.why_not()
 
 
 def step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, sizes, *, lr: float, beta1: float,

@@ -1,0 +1,436 @@
+"""The CPU alpha-stable sampler in one native pass, bit for bit :func:`simulations.levy.symmetric_stable`'s
+torch path.
+
+Why (issue 13): on the CPU the torch path spends most of its time in ``torch.rand`` (torch's
+Mersenne Twister hands out one float64 at a time, about 10-20 ns each, two per sample) and in the
+twenty-odd elementwise ops of the CMS transform, each a pass over a 64k chunk. This kernel does
+both per block of 1024 samples while the block is in cache.
+
+What keeps it exact, so that every recorded escape run is unchanged:
+
+* **The same random numbers.** The generator's state is read from ``Generator.get_state()`` (torch's
+  legacy layout: left, next and the 624 words of ``at::mt19937``), the kernel runs the same
+  recurrence (its twist and tempering, word for word) and forms each float64 uniform as torch's
+  ``uniform_real_distribution`` does (two 32-bit outputs hi, lo; the low 53 bits of hi << 32 | lo,
+  times 2^-53), and the advanced state is written back with ``set_state``. Torch draws all n
+  uniforms for V and then all n for W, so the kernel runs a second copy of the state 2n words
+  ahead for W. ``tests/test_levy_native.py`` checks the uniforms and the state afterwards against
+  ``torch.rand``.
+* **The same arithmetic.** The transform is :func:`simulations.levy._transform64` /
+  ``_transform_low`` operation for operation (compiled with ``-ffp-contract=off``, no fast-math:
+  each operation one IEEE operation, as torch's vectorised kernels do), and the transcendental
+  functions are the ones torch calls on the CPU, from the library torch ships (libtorch_cpu):
+  MKL's vector math for sin, cos, log and exp (``vm?Sin`` ... with torch's mode, high accuracy),
+  and SLEEF's 1.0-ulp ``log1p`` at torch's CPU capability (AVX512 or AVX2). So the samples are
+  bit-identical to the torch path on the same machine (tested), in float32 and float64.
+
+Where it does not apply (another device, a torch build without MKL, a CPU capability other than
+AVX2/AVX512, no C compiler), :func:`kernel` is None and the sampler keeps its torch path.
+A generator shared with another thread must not be used concurrently (torch.rand holds the
+generator's lock for one call; this path reads the state and writes it back).
+"""
+from __future__ import annotations
+
+import ctypes
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from theory.cbuild import SharedLibrary
+
+SOURCE = r"""
+#include <math.h>
+#include <stdint.h>
+#include <immintrin.h>
+
+/* MKL's vector math in libtorch_cpu, with torch's mode (VML_HA | VML_FTZDAZ_OFF | VML_ERRMODE_IGNORE).
+   n is passed as 64 bits: right for ILP64 and, being small and non-negative, for LP64. */
+#define VML_MODE (0x2LL | 0x140000LL | 0x100LL)
+void vmdSin(int64_t, const double *, double *, long long);
+void vmdCos(int64_t, const double *, double *, long long);
+void vmdLn(int64_t, const double *, double *, long long);
+void vmdExp(int64_t, const double *, double *, long long);
+void vmsSin(int64_t, const float *, float *, long long);
+void vmsLn(int64_t, const float *, float *, long long);
+void vmsExp(int64_t, const float *, float *, long long);
+
+/* log1p as torch's CPU kernel computes it: SLEEF's u10 vector function at torch's capability,
+   one full vector at a time (lanes are independent; the block arrays are padded to a whole vector). */
+#if defined(AMLAB_AVX512)
+__m512d Sleef_log1pd8_u10avx512f(__m512d);
+static void log1p_array(int64_t n, const double *x, double *y) {
+    for (int64_t i = 0; i < n; i += 8) _mm512_storeu_pd(y + i, Sleef_log1pd8_u10avx512f(_mm512_loadu_pd(x + i)));
+}
+#elif defined(AMLAB_AVX2)
+__m256d Sleef_log1pd4_u10avx2(__m256d);
+static void log1p_array(int64_t n, const double *x, double *y) {
+    for (int64_t i = 0; i < n; i += 4) _mm256_storeu_pd(y + i, Sleef_log1pd4_u10avx2(_mm256_loadu_pd(x + i)));
+}
+#else
+#error "AMLAB_AVX512 or AMLAB_AVX2"
+#endif
+
+/* torch's at::mt19937 (ATen/core/MT19937RNGEngine.h): the state, its left and next counters. */
+#define MT_N 624
+#define MT_M 397
+typedef struct { uint32_t s[MT_N]; int64_t left; int64_t next; } mt_t;
+
+static void mt_twist(uint32_t *restrict s) {
+    int i;
+    for (i = 0; i < MT_N - MT_M; ++i) {
+        uint32_t y = (s[i] & 0x80000000u) | (s[i + 1] & 0x7fffffffu);
+        s[i] = s[i + MT_M] ^ (y >> 1) ^ ((s[i + 1] & 1u) ? 0x9908b0dfu : 0u);
+    }
+    for (; i < MT_N - 1; ++i) {
+        uint32_t y = (s[i] & 0x80000000u) | (s[i + 1] & 0x7fffffffu);
+        s[i] = s[i + MT_M - MT_N] ^ (y >> 1) ^ ((s[i + 1] & 1u) ? 0x9908b0dfu : 0u);
+    }
+    uint32_t y = (s[MT_N - 1] & 0x80000000u) | (s[0] & 0x7fffffffu);
+    s[MT_N - 1] = s[MT_M - 1] ^ (y >> 1) ^ ((s[0] & 1u) ? 0x9908b0dfu : 0u);
+}
+
+/* The next k outputs (tempered) into out, or skipped when out is 0. One output of torch's engine
+   is: if (--left == 0) { twist; left = N; next = 0; } return temper(s[next++]); here a block of
+   left - 1 outputs is taken at once, and a twist sets left = N + 1, next = 0 (the same states). */
+void mt_words(mt_t *e, uint32_t *restrict out, int64_t k) {
+    while (k > 0) {
+        int64_t avail = e->left - 1;
+        if (avail == 0) { mt_twist(e->s); e->left = MT_N + 1; e->next = 0; avail = MT_N; }
+        int64_t take = avail < k ? avail : k;
+        if (out) {
+            const uint32_t *src = e->s + e->next;
+            for (int64_t j = 0; j < take; ++j) {
+                uint32_t y = src[j];
+                y ^= (y >> 11);
+                y ^= (y << 7) & 0x9d2c5680u;
+                y ^= (y << 15) & 0xefc60000u;
+                y ^= (y >> 18);
+                out[j] = y;
+            }
+            out += take;
+        }
+        e->left -= take; e->next += take; k -= take;
+    }
+}
+
+/* torch.rand(dtype=float64): random64() = hi << 32 | lo from two outputs; its low 53 bits * 2^-53 */
+static void to_unit(int64_t n, const uint32_t *restrict w, double *restrict u) {
+    for (int64_t i = 0; i < n; ++i) {
+        uint64_t bits = (((uint64_t)w[2 * i] << 32) | w[2 * i + 1]) & ((1ull << 53) - 1);
+        u[i] = (double)bits * 0x1p-53;
+    }
+}
+
+enum { B = 1024 };  /* samples per block: every array of a block stays in L1/L2 */
+
+void mt_uniform(mt_t *e, int64_t n, double *restrict u) {
+    uint32_t w[2 * B];
+    for (int64_t s = 0; s < n; s += B) {
+        int64_t m = n - s < B ? n - s : B;
+        mt_words(e, w, 2 * m);
+        to_unit(m, w, u + s);
+    }
+}
+
+/* Python floats of simulations.levy, rounded there exactly as torch rounds its scalar operands */
+typedef struct {
+    double alpha, half_pi, grid_half, w_min, pi, sin_c, refl_c, cos_c, cos_off, expo;
+} cms_c;
+
+/* mode: 0 alpha < 1, 1 alpha = 1, 2 alpha > 1, 3 alpha below levy._TINY_ALPHA_64 (the bracket form) */
+
+/* simulations.levy._run's prologue and _transform64, op for op, on one block (m <= B). */
+static void block64(int64_t m, const double *restrict u, const double *restrict uw, double *restrict out,
+                    const cms_c *c, const int mode) {
+    double t[B], w[B], sign[B], h[B], sin_av[B], cos_1av[B], log_cv[B], tmp[B];
+    const double alpha = c->alpha;
+    for (int64_t i = 0; i < m; ++i) {
+        double ti = u[i] * 2.0;
+        t[i] = ti - 1.0;
+    }
+    if (mode != 1) {
+        for (int64_t i = 0; i < m; ++i) tmp[i] = -uw[i];
+        log1p_array(m, tmp, w);
+        for (int64_t i = 0; i < m; ++i) w[i] = -w[i];
+    }
+    for (int64_t i = 0; i < m; ++i) {
+        sign[i] = (double)((0.0 < t[i]) - (t[i] < 0.0));
+        h[i] = fabs(t[i]);
+    }
+    if (mode == 0 || mode == 3) {
+        for (int64_t i = 0; i < m; ++i) tmp[i] = h[i] * c->sin_c;
+        vmdSin(m, tmp, sin_av, VML_MODE);
+    }
+    for (int64_t i = 0; i < m; ++i) {
+        double hi = -h[i];
+        hi = hi + 1.0;
+        hi = hi < c->grid_half ? c->grid_half : hi;
+        h[i] = hi * c->half_pi;
+    }
+    if (mode == 1) {
+        vmdCos(m, h, out, VML_MODE);
+        vmdSin(m, h, tmp, VML_MODE);
+        for (int64_t i = 0; i < m; ++i) out[i] = out[i] / tmp[i];
+    } else {
+        for (int64_t i = 0; i < m; ++i) w[i] = w[i] < c->w_min ? c->w_min : w[i];
+        if (mode == 2) {
+            for (int64_t i = 0; i < m; ++i) {
+                double a = h[i] * alpha;
+                a = a + c->refl_c;
+                tmp[i] = a > c->pi ? c->pi : a;
+            }
+            vmdSin(m, tmp, sin_av, VML_MODE);
+        }
+        for (int64_t i = 0; i < m; ++i) {
+            double a = h[i] * c->cos_c;
+            tmp[i] = a + c->cos_off;
+        }
+        vmdSin(m, tmp, cos_1av, VML_MODE);
+        vmdSin(m, h, tmp, VML_MODE);
+        vmdLn(m, tmp, log_cv, VML_MODE);
+        vmdLn(m, sin_av, sin_av, VML_MODE);
+        vmdLn(m, cos_1av, cos_1av, VML_MODE);
+        vmdLn(m, w, w, VML_MODE);
+        if (mode != 3) {
+            for (int64_t i = 0; i < m; ++i) {
+                double a = sin_av[i] - log_cv[i] / alpha;
+                double b = cos_1av[i] - w[i];
+                b = b * c->expo;
+                tmp[i] = a + b;
+            }
+        } else {
+            for (int64_t i = 0; i < m; ++i) {
+                double a = sin_av[i] * alpha;
+                a = a - log_cv[i];
+                double b = cos_1av[i] - w[i];
+                b = b * c->expo;
+                a = a + b;
+                tmp[i] = a / alpha;
+            }
+        }
+        vmdExp(m, tmp, out, VML_MODE);
+    }
+    for (int64_t i = 0; i < m; ++i) out[i] = out[i] * sign[i];
+}
+
+/* simulations.levy._run's prologue and _transform_low, op for op (float32 output). */
+static void block32(int64_t m, const double *restrict u, const double *restrict uw, float *restrict out,
+                    const cms_c *c, const int mode) {
+    double tmp64[B];
+    float t_low[B], h[B], abs_v[B], w_low[B], ratio[B], log_cv[B], tmp[B];
+    const float alpha = (float)c->alpha, half_pi = (float)c->half_pi, sin_c = (float)c->sin_c;
+    const float refl_c = (float)c->refl_c, cos_c = (float)c->cos_c, cos_off = (float)c->cos_off;
+    const float oma = (float)(1.0 - c->alpha);
+    for (int64_t i = 0; i < m; ++i) {
+        double ti = u[i] * 2.0;
+        ti = ti - 1.0;
+        t_low[i] = (float)ti;
+        double hi = -fabs(ti);
+        hi = hi + 1.0;
+        hi = hi < c->grid_half ? c->grid_half : hi;
+        h[i] = (float)(hi * c->half_pi);
+        abs_v[i] = fabsf(t_low[i]);
+    }
+    if (mode == 1) {
+        for (int64_t i = 0; i < m; ++i) abs_v[i] = abs_v[i] * half_pi;
+        vmsSin(m, abs_v, abs_v, VML_MODE);
+        vmsSin(m, h, h, VML_MODE);
+        for (int64_t i = 0; i < m; ++i) out[i] = copysignf(abs_v[i] / h[i], t_low[i]);
+        return;
+    }
+    for (int64_t i = 0; i < m; ++i) tmp64[i] = -uw[i];
+    log1p_array(m, tmp64, tmp64);
+    for (int64_t i = 0; i < m; ++i) {
+        double wi = -tmp64[i];
+        w_low[i] = (float)(wi < c->w_min ? c->w_min : wi);
+    }
+    float *theta = abs_v;
+    for (int64_t i = 0; i < m; ++i) theta[i] = abs_v[i] * sin_c;
+    if (mode == 2)
+        for (int64_t i = 0; i < m; ++i) {
+            float r = h[i] * alpha;
+            r = r + refl_c;
+            theta[i] = r < theta[i] ? r : theta[i];
+        }
+    for (int64_t i = 0; i < m; ++i) {
+        float a = h[i] * cos_c;
+        tmp[i] = a + cos_off;
+    }
+    vmsSin(m, tmp, ratio, VML_MODE);
+    for (int64_t i = 0; i < m; ++i) ratio[i] = ratio[i] / w_low[i];
+    vmsSin(m, h, tmp, VML_MODE);
+    vmsLn(m, tmp, log_cv, VML_MODE);
+    vmsLn(m, ratio, ratio, VML_MODE);
+    vmsSin(m, theta, theta, VML_MODE);
+    if (mode == 2) {
+        for (int64_t i = 0; i < m; ++i) {
+            float a = ratio[i] * oma;
+            a = a - log_cv[i];
+            tmp[i] = a / alpha;
+        }
+        vmsExp(m, tmp, tmp, VML_MODE);
+        for (int64_t i = 0; i < m; ++i) out[i] = copysignf(theta[i] * tmp[i], t_low[i]);
+        return;
+    }
+    vmsLn(m, theta, theta, VML_MODE);
+    for (int64_t i = 0; i < m; ++i) {
+        float a = theta[i] * alpha;
+        a = a - log_cv[i];
+        float b = ratio[i] * oma;
+        a = a + b;
+        tmp[i] = a / alpha;
+    }
+    vmsExp(m, tmp, tmp, VML_MODE);
+    for (int64_t i = 0; i < m; ++i) out[i] = copysignf(tmp[i], t_low[i]);
+}
+
+/* The transform of given uniforms (U for V, U' for W): the torch path's _run(uniforms=True). */
+void cms_map(int64_t n, const double *u, const double *uw, void *out, const cms_c *c, int mode, int f32) {
+    for (int64_t s = 0; s < n; s += B) {
+        int64_t m = n - s < B ? n - s : B;
+        if (f32) block32(m, u + s, uw + s, (float *)out + s, c, mode);
+        else block64(m, u + s, uw + s, (double *)out + s, c, mode);
+    }
+}
+
+/* n samples: V's uniforms from ev, W's from ew (the caller set ew 2n words ahead of ev). At mode 1
+   W is not used, and its words are skipped by the caller. */
+void cms_sample(int64_t n, mt_t *ev, mt_t *ew, void *out, const cms_c *c, int mode, int f32) {
+    uint32_t words[2 * B];
+    double u[B], uw[B];
+    for (int64_t s = 0; s < n; s += B) {
+        int64_t m = n - s < B ? n - s : B;
+        mt_words(ev, words, 2 * m);
+        to_unit(m, words, u);
+        if (mode != 1) { mt_words(ew, words, 2 * m); to_unit(m, words, uw); }
+        if (f32) block32(m, u, uw, (float *)out + s, c, mode);
+        else block64(m, u, uw, (double *)out + s, c, mode);
+    }
+}
+"""
+
+
+class MT(ctypes.Structure):
+    """``mt_t``: torch's engine state (the 624 words and the left/next counters)."""
+    _fields_ = [("s", ctypes.c_uint32 * 624), ("left", ctypes.c_int64), ("next", ctypes.c_int64)]
+
+
+class Constants(ctypes.Structure):
+    """``cms_c``: the Python floats of the torch path's transform (see :func:`constants`)."""
+    _fields_ = [(name, ctypes.c_double) for name in
+                ("alpha", "half_pi", "grid_half", "w_min", "pi", "sin_c", "refl_c", "cos_c", "cos_off", "expo")]
+
+
+def _capability() -> str | None:
+    """The SLEEF variant torch's CPU kernels use here (log1p must be the same function)."""
+    cap = torch.backends.cpu.get_cpu_capability()
+    return {"AVX512": "AMLAB_AVX512", "AVX2": "AMLAB_AVX2"}.get(cap)
+
+
+def _library() -> SharedLibrary | None:
+    cap = _capability()
+    if cap is None or not torch.backends.mkl.is_available():
+        return None
+    torch_lib = Path(torch.__file__).parent / "lib"
+    flags = ["-O3", "-march=native", "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-fast-math",
+             "-fno-math-errno", f"-D{cap}", f"-DAMLAB_TORCH={torch.__version__!r}"]
+    # -z defs: a symbol this torch does not export fails the build (then the torch path is kept)
+    libs = [f"-L{torch_lib}", "-l:libtorch_cpu.so", f"-Wl,-rpath,{torch_lib}", "-Wl,-z,defs", "-lm"]
+    return SharedLibrary("cms_sampler", SOURCE, flags, libs, _declare)
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    vp, i64 = ctypes.c_void_p, ctypes.c_int64
+    lib.mt_words.argtypes = [vp, vp, i64]
+    lib.mt_uniform.argtypes = [vp, i64, vp]
+    lib.cms_map.argtypes = [i64, vp, vp, vp, vp, ctypes.c_int, ctypes.c_int]
+    lib.cms_sample.argtypes = [i64, vp, vp, vp, vp, ctypes.c_int, ctypes.c_int]
+    for fn in (lib.mt_words, lib.mt_uniform, lib.cms_map, lib.cms_sample):
+        fn.restype = None
+
+
+_LIBRARY: list = []  # [SharedLibrary or None], made on first use (it asks torch for its capability)
+_WHY_NOT_BUILT = "torch here has no MKL, or a CPU capability other than AVX2/AVX512"
+
+
+def library() -> SharedLibrary | None:
+    if not _LIBRARY:
+        _LIBRARY.append(_library())
+    return _LIBRARY[0]
+
+
+def kernel() -> ctypes.CDLL | None:
+    """The loaded sampler (built on first use), or None where it does not apply (:func:`why_not`)."""
+    lib = library()
+    return lib.get() if lib is not None else None
+
+
+def why_not() -> str | None:
+    lib = library()
+    return _WHY_NOT_BUILT if lib is None else lib.why_not()
+
+
+# torch's legacy generator state (CPUGeneratorImplStateLegacy): seed u64, left i32, seeded i32,
+# next u64, state u64[624], then the cached normal samples, 5056 bytes in all
+_LEFT, _NEXT, _WORDS, _STATE_BYTES = 8, 16, 24, 5056
+
+
+def read_state(gen: torch.Generator) -> tuple[MT, np.ndarray]:
+    raw = gen.get_state().numpy()
+    if raw.size != _STATE_BYTES:
+        raise RuntimeError(f"unexpected torch CPU generator state of {raw.size} bytes")
+    engine = MT()
+    words = raw[_WORDS:_WORDS + 8 * 624].view(np.uint64).astype(np.uint32)
+    ctypes.memmove(engine.s, words.ctypes.data, 4 * 624)
+    engine.left = int(raw[_LEFT:_LEFT + 4].view(np.int32)[0])
+    engine.next = int(raw[_NEXT:_NEXT + 8].view(np.uint64)[0])
+    return engine, raw
+
+
+def write_state(gen: torch.Generator, engine: MT, raw: np.ndarray) -> None:
+    raw = raw.copy()
+    raw[_LEFT:_LEFT + 4] = np.frombuffer(np.int32(engine.left).tobytes(), np.uint8)
+    raw[_NEXT:_NEXT + 8] = np.frombuffer(np.uint64(engine.next).tobytes(), np.uint8)
+    raw[_WORDS:_WORDS + 8 * 624] = np.ctypeslib.as_array(engine.s).astype(np.uint64).view(np.uint8)
+    gen.set_state(torch.from_numpy(raw))
+
+
+def constants(alpha: float, half_pi: float, grid: float, tiny64: float) -> tuple[Constants, int]:
+    """The transform's scalars, computed as the torch path computes them, and its mode."""
+    c = abs(1.0 - alpha)
+    values = Constants(alpha, half_pi, grid / 2, -math.log1p(-grid / 2), math.pi, alpha * half_pi,
+                       (2.0 - alpha) * half_pi, c, (1.0 - c) * half_pi,
+                       (1.0 - alpha) / alpha if alpha >= tiny64 else 1.0 - alpha)
+    mode = 1 if alpha == 1.0 else 2 if alpha > 1.0 else (0 if alpha >= tiny64 else 3)
+    return values, mode
+
+
+def sample(lib: ctypes.CDLL, alpha: float, n: int, gen: torch.Generator, dtype: torch.dtype, *,
+           half_pi: float, grid: float, tiny64: float) -> torch.Tensor:
+    """n samples (flat, float32 or float64) from ``gen``, which ends where two ``torch.rand(n,
+    dtype=float64)`` calls would leave it (V's uniforms, then W's)."""
+    out = torch.empty(n, dtype=dtype)
+    engine, raw = read_state(gen)
+    ahead = MT.from_buffer_copy(engine)
+    lib.mt_words(ctypes.byref(ahead), None, 2 * n)  # W's uniforms start 2n words later
+    values, mode = constants(alpha, half_pi, grid, tiny64)
+    lib.cms_sample(n, ctypes.byref(engine), ctypes.byref(ahead), out.data_ptr(), ctypes.byref(values), mode,
+                   int(dtype == torch.float32))
+    if mode == 1:
+        lib.mt_words(ctypes.byref(ahead), None, 2 * n)  # W is drawn but unused at alpha = 1, as in torch
+    write_state(gen, ahead, raw)
+    return out
+
+
+def transform(lib: ctypes.CDLL, alpha: float, u: torch.Tensor, uw: torch.Tensor, dtype: torch.dtype, *,
+              half_pi: float, grid: float, tiny64: float) -> torch.Tensor:
+    """The kernel's transform of given float64 uniforms (flat, contiguous): the torch path's
+    ``_run(alpha, u, uw, out, uniforms=True)`` (the tests compare the two bit for bit)."""
+    u, uw = u.contiguous(), uw.contiguous()
+    out = torch.empty(u.numel(), dtype=dtype)
+    values, mode = constants(alpha, half_pi, grid, tiny64)
+    lib.cms_map(u.numel(), u.data_ptr(), uw.data_ptr(), out.data_ptr(), ctypes.byref(values), mode,
+                int(dtype == torch.float32))
+    return out

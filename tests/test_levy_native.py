@@ -1,0 +1,89 @@
+"""The native CPU sampler (simulations.levy_native) against the torch path it replaces, bit for bit:
+the uniforms against torch.rand (and the generator's state afterwards), the samples against
+simulations.levy.sample_torch for every branch of the transform, both dtypes and sizes that cross
+the kernel's blocks and the engine's 624-word twists; the edge inputs of the transform too."""
+from __future__ import annotations
+
+import ctypes
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from simulations import levy, levy_native
+from simulations.levy import sample_torch, symmetric_stable
+
+pytestmark = pytest.mark.skipif(levy_native.kernel() is None, reason=f"no native sampler: {levy_native.why_not()}")
+
+# every branch: alpha < 1, = 1, > 1, 2 (Gaussian), the bracket form below 1e-300, float32 from float64
+ALPHAS = (0.3, 0.7, 1.0, 1.5, 1.95, 2.0, 1e-301, 1e-20)
+SIZES = (0, 1, 7, 623, 1025, 5000)
+
+
+def _same(x: torch.Tensor, y: torch.Tensor) -> bool:
+    return x.dtype == y.dtype and x.shape == y.shape and bool(((x == y) | (x.isnan() & y.isnan())).all())
+
+
+def _generators(seed: int, burn: int):
+    a, b = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
+    torch.rand(burn, generator=a)
+    torch.rand(burn, generator=b)  # start both mid-state, not at a fresh twist
+    return a, b
+
+
+@pytest.mark.parametrize("n", (1, 311, 312, 624, 5000, 100_001))
+def test_the_uniforms_are_torch_rand_and_the_state_ends_where_torch_leaves_it(n):
+    ours, torchs = _generators(n, burn=n % 97)
+    engine, raw = levy_native.read_state(ours)
+    u = np.empty(n)
+    levy_native.kernel().mt_uniform(ctypes.byref(engine), n, u.ctypes.data)
+    levy_native.write_state(ours, engine, raw)
+    assert np.array_equal(u, torch.rand(n, generator=torchs, dtype=torch.float64).numpy())
+    assert torch.equal(ours.get_state(), torchs.get_state())
+
+
+@pytest.mark.parametrize("dtype", (torch.float64, torch.float32))
+@pytest.mark.parametrize("alpha", ALPHAS)
+def test_samples_are_the_torch_path_bit_for_bit(alpha, dtype):
+    for n in SIZES:
+        ours, torchs = _generators(int(alpha * 1000) + n, burn=11)
+        x = symmetric_stable(alpha, n, generator=ours, dtype=dtype)
+        y = sample_torch(alpha, (n,), generator=torchs, device="cpu", dtype=dtype)
+        assert _same(x, y), (alpha, dtype, n, int((x != y).sum()))
+        assert torch.equal(ours.get_state(), torchs.get_state())
+        assert bool(torch.isfinite(x).all()) or alpha < 0.05  # inf only where the law overflows
+
+
+def test_shape_scale_and_the_default_generator():
+    torch.manual_seed(5)
+    x = symmetric_stable(1.3, (4, 3, 2), scale=2.5)
+    torch.manual_seed(5)
+    y = sample_torch(1.3, (4, 3, 2), generator=None, device="cpu", dtype=torch.float32, scale=2.5)
+    assert x.shape == (4, 3, 2) and _same(x, y)
+
+
+@pytest.mark.parametrize("dtype", (torch.float64, torch.float32))
+@pytest.mark.parametrize("alpha", (0.5, 1.0, 1.5, 1.95))
+def test_the_transform_at_the_grid_edges(alpha, dtype):
+    """U = 0 (V = -pi/2), U within an ulp of 1/2 (V near 0) and of 1 (V near pi/2), U' = 0 and
+    within an ulp of 1: the kernel's map equals the torch path's, and a sample is infinite only
+    where the float64 sample exceeds the dtype's range (the law's, at alpha < 1 and these edges)."""
+    edges = torch.tensor([0.0, 2.0**-53, 0.5 - 2.0**-53, 0.5, 0.5 + 2.0**-53, 1 - 2.0**-53, 0.25, 0.75],
+                         dtype=torch.float64)
+    u = edges.repeat_interleave(len(edges))
+    uw = edges.repeat(len(edges))
+    x = levy_native.transform(levy_native.kernel(), alpha, u, uw, dtype, half_pi=math.pi / 2, grid=2.0**-53,
+                              tiny64=1e-300)
+    y = torch.empty(u.numel(), dtype=dtype)
+    levy._run(alpha, u.clone(), uw.clone(), y, uniforms=True)
+    assert _same(x, y) and not bool(x.isnan().any())
+    x64 = levy_native.transform(levy_native.kernel(), alpha, u, uw, torch.float64, half_pi=math.pi / 2,
+                                grid=2.0**-53, tiny64=1e-300)
+    assert torch.equal(~torch.isfinite(x), x64.abs() > torch.finfo(dtype).max)
+
+
+def test_other_devices_and_dtypes_keep_the_torch_path(monkeypatch):
+    monkeypatch.setattr(levy_native, "sample", lambda *a, **k: pytest.fail("native path taken"))
+    x = symmetric_stable(1.5, 10, generator=torch.Generator().manual_seed(1), dtype=torch.bfloat16)
+    assert x.dtype == torch.bfloat16 and bool(torch.isfinite(x).all())
