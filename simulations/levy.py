@@ -233,6 +233,9 @@ def symmetric_stable(
     alpha = _check_alpha(alpha)
     if isinstance(shape, int):
         shape = (shape,)
+    shape = tuple(int(s) for s in shape)
+    if any(s < 0 for s in shape):  # refused before any random number is drawn
+        raise ValueError(f"shape must have non-negative sizes, got {shape}")
     if device is None:
         device = generator.device if generator is not None else torch.device("cpu")
     native = _native_kernel(device, generator, dtype)

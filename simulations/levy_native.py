@@ -411,7 +411,7 @@ def sample(lib: ctypes.CDLL, alpha: float, n: int, gen: torch.Generator, dtype: 
            half_pi: float, grid: float, tiny64: float) -> torch.Tensor:
     """n samples (flat, float32 or float64) from ``gen``, which ends where two ``torch.rand(n,
     dtype=float64)`` calls would leave it (V's uniforms, then W's)."""
-    out = torch.empty(n, dtype=dtype)
+    out = torch.empty(n, dtype=dtype, device="cpu")  # not torch's default device: C writes here
     engine, raw = read_state(gen)
     ahead = MT.from_buffer_copy(engine)
     lib.mt_words(ctypes.byref(ahead), None, 2 * n)  # W's uniforms start 2n words later
@@ -429,7 +429,7 @@ def transform(lib: ctypes.CDLL, alpha: float, u: torch.Tensor, uw: torch.Tensor,
     """The kernel's transform of given float64 uniforms (flat, contiguous): the torch path's
     ``_run(alpha, u, uw, out, uniforms=True)`` (the tests compare the two bit for bit)."""
     u, uw = u.contiguous(), uw.contiguous()
-    out = torch.empty(u.numel(), dtype=dtype)
+    out = torch.empty(u.numel(), dtype=dtype, device="cpu")
     values, mode = constants(alpha, half_pi, grid, tiny64)
     lib.cms_map(u.numel(), u.data_ptr(), uw.data_ptr(), out.data_ptr(), ctypes.byref(values), mode,
                 int(dtype == torch.float32))

@@ -87,3 +87,17 @@ def test_other_devices_and_dtypes_keep_the_torch_path(monkeypatch):
     monkeypatch.setattr(levy_native, "sample", lambda *a, **k: pytest.fail("native path taken"))
     x = symmetric_stable(1.5, 10, generator=torch.Generator().manual_seed(1), dtype=torch.bfloat16)
     assert x.dtype == torch.bfloat16 and bool(torch.isfinite(x).all())
+
+
+def test_a_bad_shape_draws_nothing_and_the_default_device_is_not_used():
+    gen = torch.Generator().manual_seed(0)
+    before = gen.get_state().clone()
+    with pytest.raises(ValueError, match="non-negative"):
+        symmetric_stable(1.5, (-1, -2), generator=gen)
+    assert torch.equal(before, gen.get_state())
+    torch.set_default_device("meta")  # the kernel writes a CPU tensor whatever torch's default device
+    try:
+        x = symmetric_stable(1.5, (4,), generator=gen, device="cpu", dtype=torch.float64)
+    finally:
+        torch.set_default_device(None)
+    assert x.device.type == "cpu" and bool(torch.isfinite(x).all())
