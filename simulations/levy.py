@@ -268,7 +268,7 @@ def _native_kernel(device, generator: torch.Generator | None, dtype: torch.dtype
 
 def _native_sample(lib, alpha: float, shape: tuple[int, ...], generator: torch.Generator | None,
                    dtype: torch.dtype, scale: float) -> torch.Tensor:
-    """:func:`simulations.levy_native.sample`: bit for bit the torch path below (same uniforms, same
+    """:func:`simulations.levy_native.sample`: bit for bit :func:`sample_torch` (same uniforms, same
     operations, the same MKL and SLEEF functions)."""
     n = math.prod(shape)
     gen = generator if generator is not None else torch.default_generator

@@ -32,13 +32,14 @@ generator's lock for one call; this path reads the state and writes it back).
 from __future__ import annotations
 
 import ctypes
+import functools
 import math
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from theory.cbuild import SharedLibrary
+from theory.cbuild import STRICT_FLAGS, SharedLibrary
 
 SOURCE = r"""
 #include <math.h>
@@ -334,8 +335,7 @@ def _library() -> SharedLibrary | None:
     if cap is None or not torch.backends.mkl.is_available():
         return None
     torch_lib = Path(torch.__file__).parent / "lib"
-    flags = ["-O3", "-march=native", "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-fast-math",
-             "-fno-math-errno", f"-D{cap}", f"-DAMLAB_TORCH={torch.__version__!r}"]
+    flags = [*STRICT_FLAGS, f"-D{cap}", f"-DAMLAB_TORCH={torch.__version__!r}"]
     # -z defs: a symbol this torch does not export fails the build (then the torch path is kept)
     libs = [f"-L{torch_lib}", "-l:libtorch_cpu.so", f"-Wl,-rpath,{torch_lib}", "-Wl,-z,defs", "-lm"]
     return SharedLibrary("cms_sampler", SOURCE, flags, libs, _declare)
@@ -351,14 +351,13 @@ def _declare(lib: ctypes.CDLL) -> None:
         fn.restype = None
 
 
-_LIBRARY: list = []  # [SharedLibrary or None], made on first use (it asks torch for its capability)
 _WHY_NOT_BUILT = "torch here has no MKL, or a CPU capability other than AVX2/AVX512"
 
 
+@functools.cache
 def library() -> SharedLibrary | None:
-    if not _LIBRARY:
-        _LIBRARY.append(_library())
-    return _LIBRARY[0]
+    """The sampler's library description, made on first use (it asks torch for its capability)."""
+    return _library()
 
 
 def kernel() -> ctypes.CDLL | None:

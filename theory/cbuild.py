@@ -21,6 +21,12 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 
+# Every kernel's flags: optimised for this CPU, each operation one correctly rounded IEEE operation
+# (no fma contraction, no fast-math), so a kernel can be checked bit for bit against its reference.
+STRICT_FLAGS = ("-O3", "-march=native", "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-fast-math",
+                "-fno-math-errno")
+
+
 def cache_dir() -> Path:
     if os.environ.get("AMLAB_CACHE"):
         return Path(os.environ["AMLAB_CACHE"])

@@ -26,7 +26,7 @@ import ctypes
 import numpy as np
 import torch
 
-from theory.cbuild import SharedLibrary
+from theory.cbuild import STRICT_FLAGS, SharedLibrary
 
 SOURCE = r"""
 #include <math.h>
@@ -101,8 +101,6 @@ DEFINE_TENSOR(tensor_f64, double, sqrt)
 DEFINE_STEP(adamomentum_step_f32, tensor_f32, float)
 DEFINE_STEP(adamomentum_step_f64, tensor_f64, double)
 """
-FLAGS = ["-O3", "-march=native", "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-fast-math",
-         "-fno-math-errno"]
 DTYPES = {torch.float32: ("adamomentum_step_f32", ctypes.c_float),
           torch.float64: ("adamomentum_step_f64", ctypes.c_double)}
 
@@ -114,7 +112,7 @@ def _declare(lib: ctypes.CDLL) -> None:
                        + [scalar] * 6 + [ctypes.c_int] * 3)
 
 
-LIBRARY = SharedLibrary("adamomentum_step", SOURCE, [*FLAGS], ["-lm"], _declare)
+LIBRARY = SharedLibrary("adamomentum_step", SOURCE, STRICT_FLAGS, ["-lm"], _declare)
 
 
 def kernel() -> ctypes.CDLL | None:
