@@ -34,12 +34,11 @@ from __future__ import annotations
 import ctypes
 import functools
 import math
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from theory.cbuild import STRICT_FLAGS, SharedLibrary
+from theory.cbuild import STRICT_FLAGS, SharedLibrary, torch_cpu_link
 
 SOURCE = r"""
 #include <math.h>
@@ -334,11 +333,8 @@ def _library() -> SharedLibrary | None:
     cap = _capability()
     if cap is None or not torch.backends.mkl.is_available():
         return None
-    torch_lib = Path(torch.__file__).parent / "lib"
-    flags = [*STRICT_FLAGS, f"-D{cap}", f"-DAMLAB_TORCH={torch.__version__!r}"]
-    # -z defs: a symbol this torch does not export fails the build (then the torch path is kept)
-    libs = [f"-L{torch_lib}", "-l:libtorch_cpu.so", f"-Wl,-rpath,{torch_lib}", "-Wl,-z,defs", "-lm"]
-    return SharedLibrary("cms_sampler", SOURCE, flags, libs, _declare)
+    flags = [*STRICT_FLAGS, f"-D{cap}"]
+    return SharedLibrary("cms_sampler", SOURCE, flags, torch_cpu_link(), _declare)
 
 
 def _declare(lib: ctypes.CDLL) -> None:

@@ -27,6 +27,18 @@ STRICT_FLAGS = ("-O3", "-march=native", "-std=c99", "-fPIC", "-shared", "-ffp-co
                 "-fno-math-errno")
 
 
+def torch_cpu_link() -> list[str]:
+    """Link flags for a kernel that calls functions of torch's own CPU library (libtorch_cpu: the
+    MKL and SLEEF functions torch's elementwise ops use, so the kernel computes what torch does).
+    The torch version is part of the flags, hence of the library's hash; ``-z defs`` makes a symbol
+    this torch does not export fail the build (then the caller keeps its torch path)."""
+    import torch
+
+    torch_lib = Path(torch.__file__).parent / "lib"
+    return [f"-L{torch_lib}", "-l:libtorch_cpu.so", f"-Wl,-rpath,{torch_lib}", "-Wl,-z,defs", "-lm",
+            f"-DAMLAB_TORCH={torch.__version__!r}"]
+
+
 def cache_dir() -> Path:
     if os.environ.get("AMLAB_CACHE"):
         return Path(os.environ["AMLAB_CACHE"])

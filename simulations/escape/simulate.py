@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from simulations.escape import native as escape_native
 from simulations.escape.problems import basin_grad, basin_value, inside
 from simulations.levy import symmetric_stable
 from simulations.runtime import generator, resolve_device, resolve_dtype
@@ -81,10 +82,13 @@ class FreshNoise:
 
     def __call__(self, step: int, ids: torch.Tensor, dim: int) -> torch.Tensor:
         j = (step - 1) % self.block
-        if j == 0 or self._cache is None or self._cache.shape[0] != ids.numel():
-            self._cache = symmetric_stable(self.alpha, (ids.numel(), self.block, dim), generator=self.gen,
-                                           device=self.device, dtype=self.dtype)
-        return self._cache[:, j]
+        if j == 0 or self._cache is None or self._cache.shape[1] != ids.numel():
+            draws = symmetric_stable(self.alpha, (ids.numel(), self.block, dim), generator=self.gen,
+                                     device=self.device, dtype=self.dtype)
+            # step-major, so each step's noise is contiguous (a row-major slice [:, j] touches one
+            # cache line per row); the same values as drawn
+            self._cache = escape_native.step_major(draws)
+        return self._cache[j]
 
 
 class TableNoise:
@@ -230,9 +234,11 @@ class _SDE:
 
 
 class _Discrete:
-    """The optimizer itself: ``rule.step`` on g = grad f(theta) + sigma zeta (dt = lr)."""
+    """The optimizer itself: ``rule.step`` on g = grad f(theta) + sigma zeta (dt = lr). ``native``:
+    a plain registry member on the CPU steps in one native call (:mod:`simulations.escape.native`,
+    bit for bit this torch path); ``native_reason`` says why not where it does not."""
 
-    def __init__(self, config: EscapeConfig, rule: Any, rows: int, like: torch.Tensor):
+    def __init__(self, config: EscapeConfig, rule: Any, rows: int, like: torch.Tensor, native: bool = True):
         self.rule = rule = resolve(rule)  # a name or a rule
         member = member_of(rule)
         # R and q from the structure only where the step is eq. (2)'s a_t q m / R (not AdaBound's clip
@@ -244,6 +250,10 @@ class _Discrete:
         self.sigma, self.beta1 = config.noise_scale, config.beta1
         self.state = rule.init(like, self.hyper)
         self.compacts = True  # False once the rule turned out to have no select()
+        self.native_reason = escape_native.unsupported(rule, self.hyper, like.device, like.dtype, like.shape[-1]) \
+            if native else "native=False"
+        self.native = None if self.native_reason else \
+            escape_native.DiscreteStep(rule, self.hyper, self.sigma, config.basin, like.dtype)
 
     def step(self, theta, xi, k, c_left, c_right):
         self.rule.step(self.state, theta, basin_grad(theta, c_left, c_right) + self.sigma * xi, self.hyper)
@@ -273,12 +283,12 @@ class _Discrete:
         return m, m, r_inv, q
 
 
-def _make_dynamics(config: EscapeConfig, rule: Any, rows: int, like: torch.Tensor):
+def _make_dynamics(config: EscapeConfig, rule: Any, rows: int, like: torch.Tensor, native: bool = True):
     if config.dynamics == "flow":
         return _Flow(config, rows, like)
     if config.dynamics == "sde":
         return _SDE(config, rule, rows, like)
-    return _Discrete(config, rule, rows, like)
+    return _Discrete(config, rule, rows, like, native)
 
 
 # Why a monitor series is missing (the checks that need it report "unchecked" with this reason).
@@ -358,7 +368,7 @@ class _Monitor:
 class _Paths:
     """The alive rows of one simulation: positions, path ids, exit steps, dynamics and monitor."""
 
-    def __init__(self, config: EscapeConfig, rule: Any, noise):
+    def __init__(self, config: EscapeConfig, rule: Any, noise, native: bool = True):
         device = resolve_device(config.device)
         dtype = resolve_dtype(config.dtype)
         if noise is None:
@@ -370,25 +380,30 @@ class _Paths:
         self.ids = torch.arange(n, device=device)
         self.exit_step = torch.zeros(n, dtype=torch.int64, device=device)  # 0: not escaped (yet)
         self.row_exit = torch.zeros(n, dtype=torch.int64, device=device)
-        self.dyn = _make_dynamics(config, rule, n, self.theta)
+        self.dyn = _make_dynamics(config, rule, n, self.theta, native)
         self.monitor = _Monitor(config) if config.dynamics != "flow" else None
         self.start_row = self.theta[:1].clone()
         self.path_steps = 0
 
-    def advance(self, kk: int) -> torch.Tensor:
-        """One step of every row (step ``kk`` counting the warm-up); True where a row is outside."""
+    def step(self, kk: int, k: int) -> None:
+        """Step ``kk`` of every row (counting the warm-up); then, at step ``k`` >= 1 of the clock, the
+        first exits, and in the warm-up (k <= 0) a path that left is put back at the start (the clock
+        has not started). The native step does all of it in one call where it applies."""
         xi = self.noise(kk, self.ids, self.dim)
-        self.dyn.step(self.theta, xi, kk, self.c_left, self.c_right)
         self.path_steps += self.theta.shape[0]
-        return ~inside(self.theta, self.config.basin)
+        native = getattr(self.dyn, "native", None)
+        if native is not None and native(self.dyn.state, self.theta, xi, max(k, 0), self.row_exit, self.start_row,
+                                         self.c_left, self.c_right):
+            return
+        self.dyn.step(self.theta, xi, kk, self.c_left, self.c_right)
+        out = ~inside(self.theta, self.config.basin)
+        if k <= 0:
+            self.theta.copy_(torch.where(out.unsqueeze(-1), self.start_row, self.theta))
+        else:
+            self.row_exit = torch.where(out & (self.row_exit == 0), k, self.row_exit)
 
-    def restart(self, out: torch.Tensor) -> None:
-        """Warm-up: a path that leaves is put back at the start (the clock has not started)."""
-        self.theta.copy_(torch.where(out.unsqueeze(-1), self.start_row, self.theta))
-
-    def clock(self, k: int, out: torch.Tensor) -> None:
-        """Step ``k`` of the clock: first exits, and the monitor every ``monitor_every`` steps."""
-        self.row_exit = torch.where(out & (self.row_exit == 0), k, self.row_exit)
+    def monitor_at(self, k: int) -> None:
+        """The monitor, every ``monitor_every`` steps of the clock."""
         if self.monitor is not None and k % self.config.monitor_every == 0:
             terms = self.dyn.monitor_terms(self.theta, self.c_left, self.c_right)
             self.monitor.record(k, self.theta, self.row_exit == 0, terms, self.c_left, self.c_right)
@@ -402,13 +417,15 @@ class _Paths:
         return int(keep.numel())
 
 
-def simulate(config: EscapeConfig, optimizer: Any = "flow", noise=None, progress: bool = False) -> dict:
+def simulate(config: EscapeConfig, optimizer: Any = "flow", noise=None, progress: bool = False,
+             native: bool = True) -> dict:
     """Run ``config.paths`` paths of ``config.dynamics`` for one optimizer (a name or an update rule;
     ignored by the flow) until they all escape or ``max_steps``. Returns exit times (horizon for
-    censored paths), escape flags, monitor data, the path-steps computed and the wall time."""
+    censored paths), escape flags, monitor data, the path-steps computed and the wall time.
+    ``native=False`` keeps the discrete dynamics on the torch path (the native step's reference)."""
     rule = None if config.dynamics == "flow" else resolve(optimizer)
     label = "flow" if rule is None else rule.name
-    paths = _Paths(config, rule, noise)
+    paths = _Paths(config, rule, noise, native)
     start = time.perf_counter()
     bar = None
     if progress:
@@ -418,12 +435,11 @@ def simulate(config: EscapeConfig, optimizer: Any = "flow", noise=None, progress
     k = 0
     warm, every = config.warmup, config.compact_every
     for kk in range(1, warm + config.max_steps + 1):
-        out = paths.advance(kk)
-        if kk <= warm:  # warm-up: moments reach their running regime; a path that leaves restarts
-            paths.restart(out)
+        paths.step(kk, kk - warm)  # in the warm-up the moments reach their running regime
+        if kk <= warm:
             continue
         k = kk - warm
-        paths.clock(k, out)
+        paths.monitor_at(k)
         if k % every == 0 or k == config.max_steps:
             alive = paths.compact()
             if bar is not None:
