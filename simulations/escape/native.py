@@ -7,8 +7,8 @@ about 50 ns per path-step next to the sampler's 11-19 ns. This kernel does all o
 chunk of rows, while the chunk is in cache.
 
 It is the torch path operation for operation, so its results are bit for bit that path's
-(``tests/test_escape_native.py`` compares whole simulations: exit steps, monitor series, final
-states; float32 and float64; every plain registry member):
+(``tests/test_escape_native.py`` compares whole simulations: exit steps, path-steps, every
+monitor value; float32 and float64; every plain registry member):
 
 * every scalar is the Python float the torch path hands to an op, rounded to the tensor's dtype
   where torch rounds a Python scalar operand (``m.mul_(b1)`` is m times float32(b1) on a float32
@@ -269,7 +269,7 @@ class DiscreteStep:
 
     def __init__(self, rule: Any, hyper: Any, sigma: float, basin: Any, dtype: torch.dtype):
         member = rule.member
-        self.hyper, self.member = hyper, member
+        self.hyper = hyper
         self.fn = kernel().escape_step_f32 if dtype == torch.float32 else kernel().escape_step_f64
         self.dtype = dtype
         s = self.settings = StepSettings()
