@@ -11,6 +11,9 @@ from simulations.cli import main
 from simulations.experiments import EXPERIMENTS
 from simulations.toys import experiment as toys
 
+# one pytest-xdist worker for the whole module: its module-scoped fixture is computed once (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("audit")
+
 
 class _Sections(HTMLParser):
     def __init__(self):

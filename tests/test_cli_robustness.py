@@ -308,8 +308,8 @@ def test_resume_from_checkpointed_units_gives_the_same_record(name, argv, record
 
 
 @pytest.mark.parametrize("argv,summary,folder", [
-    (["report", "--scale", "smoke", "--only", "toys,regret"], "report.json", "report"),
-    (["verify", "--scale", "smoke", "--experiments", "toys,regret"], "ledger.json", "verify"),
+    (["report", "--scale", "smoke", "--only", "toys,escape"], "report.json", "report"),
+    (["verify", "--scale", "smoke", "--experiments", "toys,escape"], "ledger.json", "verify"),
 ])
 def test_report_and_verify_resume_from_finished_experiments(argv, summary, folder, tmp_path, monkeypatch):
     from proofs_check import ledger

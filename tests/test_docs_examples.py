@@ -8,10 +8,11 @@ the documented command itself, only smaller (``--scale smoke``, sizes capped; se
 :func:`simulations.commands._common.apply_smoke_scale`). It must exit 0. Then every
 ``amlab-out/...`` file the docs name must exist. New docs pages are picked up automatically.
 
-So that the many examples fit in about a minute, the pure computations that several commands share
-are computed once per test: each experiment's ``run_scale`` (keyed by its arguments; ``report``,
-``verify`` and ``audit`` all call it) and the symbolic checks. Every command's own code (parsing,
-writing, the ledger, the page) still runs for each example.
+So that the many examples fit in CI's time, the pure computations that several commands share are
+computed once per test session (across pytest-xdist workers, :mod:`smoke_memo`): each experiment's
+``run_scale`` (keyed by its arguments; ``report``, ``verify`` and ``audit`` all call it), the
+symbolic checks, and the figures of a record already drawn. Every command's own code (parsing,
+checkpoints, the ledger, the page) still runs for each example.
 
 Exceptions, each for a stated reason: inline code with a placeholder (``X``, ``NAME``, ``DIR``...)
 is a pattern, not an example, and inline code that does not parse (``amlab verify --subject``) is a
@@ -22,8 +23,6 @@ cuda`` runs on the CPU where no GPU is present.
 """
 from __future__ import annotations
 
-import copy
-import functools
 import re
 import shlex
 import time
@@ -33,6 +32,7 @@ import pytest
 import torch
 
 from simulations.cli import COMMANDS, build_parser, main
+from smoke_memo import share_experiments, shared_dir
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = [REPO / "README.md"] + sorted(p for p in (REPO / "docs").glob("*.md") if p.name != "ledger.md")
@@ -113,34 +113,6 @@ def test_every_mentioned_command_exists():
         assert name.startswith("-") or name in COMMANDS or PLACEHOLDER.search(name), f"{where}: {command}"
 
 
-_SHARED: dict = {}  # per process: pytest-xdist gives each worker its own, shared by its page groups
-
-
-def _shared_once(monkeypatch) -> None:
-    """Compute each experiment's run_scale and the symbolic checks once per set of arguments (and per
-    process: the results are deterministic functions of their arguments, returned as deep copies)."""
-    from proofs_check import ledger
-    from simulations.experiments import EXPERIMENT_MODULES
-
-    def once(function):
-        cache = _SHARED.setdefault(f"{function.__module__}.{function.__qualname__}", {})
-
-        @functools.wraps(function)
-        def wrapper(*args, **kwargs):
-            key = repr((args, sorted(kwargs.items())))
-            if key not in cache:
-                cache[key] = function(*args, **kwargs)
-            return copy.deepcopy(cache[key])
-        return wrapper
-
-    for module in EXPERIMENT_MODULES.values():
-        monkeypatch.setattr(module, "run_scale", once(module.run_scale))
-    monkeypatch.setattr(ledger, "symbolic_rows", once(ledger.symbolic_rows))
-
-
-
-
-
 def test_every_example_parses():
     failures = []
     for where, command in examples():
@@ -154,32 +126,37 @@ def _pages_with_examples() -> list[Path]:
     return [page for page in PAGES if any(_runnable(w, c) is not None for w, c in examples([page]))]
 
 
-# The README and the guide both run the whole report and verify: one test, so their shared
-# computations run once (_shared_once). Every other page is a test of its own.
-SHARING = ("README.md", "guide.md")
-PAGE_GROUPS = [[p for p in _pages_with_examples() if p.name in SHARING]] + \
-    [[p] for p in _pages_with_examples() if p.name not in SHARING]
+PAGE_GROUPS = [[p] for p in _pages_with_examples()]  # a test per page: pytest-xdist spreads them
+# The pages that run the whole smoke report go to one pytest-xdist worker (--dist loadgroup), one
+# after another: the first computes the shared runs (smoke_memo) while the other worker runs other
+# tests, instead of waiting on the lock of the same computation.
+SMOKE_REPORT_GROUP = "smoke-report"
+RUNS_THE_REPORT = ("README.md", "guide.md", "performance.md")
 
 
-@pytest.mark.parametrize("pages", PAGE_GROUPS, ids=["+".join(p.name for p in g) for g in PAGE_GROUPS])
-def test_every_documented_example_runs_at_smoke_scale(pages, tmp_path, monkeypatch, capsys):
-    # every example of the pages, in the default run, in document order in one folder (a page's
-    # examples build on each other: --resume, --replay); a test per page group, so pytest-xdist
-    # spreads them over the cores.
+def _page_param(group: list[Path]):
+    marks = [pytest.mark.xdist_group(SMOKE_REPORT_GROUP)] if group[0].name in RUNS_THE_REPORT else []
+    return pytest.param(group, id=group[0].name, marks=marks)
+
+
+@pytest.mark.parametrize("pages", [_page_param(g) for g in PAGE_GROUPS])
+def test_every_documented_example_runs_at_smoke_scale(pages, tmp_path, tmp_path_factory, monkeypatch, capsys):
+    # every example of the page, in the default run, in document order in one folder (a page's
+    # examples build on each other: --resume, --replay)
+    share_experiments(monkeypatch, shared_dir(tmp_path_factory))
     _run_examples(tmp_path, monkeypatch, capsys, lambda argv: True, pages)
 
 
 def test_every_page_with_examples_is_run():
     grouped = [p for group in PAGE_GROUPS for p in group]
     assert sorted(grouped) == sorted(_pages_with_examples()) and len(grouped) == len(set(grouped))
-    assert len(PAGE_GROUPS[0]) == len(SHARING) and len(grouped) > 5
+    assert {"README.md", "guide.md"} <= {p.name for p in grouped} and len(grouped) > 5
 
 
 def _run_examples(tmp_path, monkeypatch, capsys, selected, pages: list[Path] = PAGES):
     from proofs_check import ledger
     from simulations.commands import verify
 
-    _shared_once(monkeypatch)
     # nothing in the checkout is written, whatever an example asks for
     monkeypatch.setattr(ledger, "RECORD_PATH", tmp_path / "recorded_verdicts.json")
     monkeypatch.setattr(verify, "DEFAULT_DOCS", tmp_path / "docs" / "ledger.md")

@@ -6,7 +6,8 @@ written to ``docs/figures/report-screenshot.png`` instead (CI must leave ``git s
 it never sets it). Without ``/usr/bin/chromium`` the test skips, except under CI (``CI`` set to a
 true value), where a missing browser, or missing playwright, is a failure.
 
-The page is a smoke-scale report of every experiment. The sympy checks (half a minute) are left out
+The page is a smoke-scale report of every experiment (the records and figures are the docs examples'
+own, computed once per session: :mod:`smoke_memo`). The sympy checks (half a minute) are left out
 of its ledger unless the screenshot is for the docs: they add rows, not kinds of markup.
 """
 from __future__ import annotations
@@ -15,9 +16,11 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from proofs_check import ledger
 from simulations import report, report_browser
+from smoke_memo import share_experiments, shared_dir
 
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "figures" / "report-screenshot.png"
 DOCS_HEIGHT = 3200  # px of the page's top that the docs screenshot shows
@@ -48,12 +51,19 @@ def _experiment_rows_only():
     return (lambda subject=None, baseline=None: []), ledger.build_ledger
 
 
-def test_report_renders_in_chromium_with_every_image_and_no_error(tmp_path, monkeypatch):
+@pytest.mark.xdist_group("smoke-report")  # after the docs' report examples, on their worker
+def test_report_renders_in_chromium_with_every_image_and_no_error(tmp_path, tmp_path_factory, monkeypatch):
     _require_browser()
+    share_experiments(monkeypatch, shared_dir(tmp_path_factory))  # the docs examples' smoke runs
     out = tmp_path / "report"
     if not _for_docs():
         monkeypatch.setattr(report, "load_ledger_api", _experiment_rows_only)
-    result = report.run_report(out, scale="smoke", device="cpu", progress=False)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)  # the command line's default, as the docs examples run it
+    try:
+        result = report.run_report(out, scale="smoke", device="auto", progress=False)
+    finally:
+        torch.set_default_dtype(previous)
     assert all(o.ok for o in result["outcomes"]), [o.error for o in result["outcomes"] if not o.ok]
     target = DOCS_SCREENSHOT if _for_docs() else tmp_path / "report.png"
     check = report_browser.render(out, target, clip_height=DOCS_HEIGHT if _for_docs() else None)

@@ -15,6 +15,9 @@ import pytest
 from simulations.cli import main
 from simulations.sweep import TABLE, TIMING_COLUMNS, Engine, build_spec, load_spec, point_id, read_table, run_sweep
 
+# one pytest-xdist worker for the whole module: its module-scoped fixture is computed once (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("sweep")
+
 REPO = Path(__file__).resolve().parents[1]
 
 # 2 x 2 x 2 small regret runs (2 seeds each: 16 rows); a few hundred steps keep each point well under a second.
