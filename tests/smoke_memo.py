@@ -28,6 +28,9 @@ import torch
 from filelock import FileLock
 
 PLAIN = (str, int, float, bool, type(None))
+# The pytest-xdist group (--dist loadgroup) of the tests that run the whole smoke report: one worker
+# runs them one after another, the first computing what the others then read.
+REPORT_GROUP = "smoke-report"
 
 
 def shared_dir(tmp_path_factory) -> Path:

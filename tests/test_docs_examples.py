@@ -32,7 +32,7 @@ import pytest
 import torch
 
 from simulations.cli import COMMANDS, build_parser, main
-from smoke_memo import share_experiments, shared_dir
+from smoke_memo import REPORT_GROUP, share_experiments, shared_dir
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = [REPO / "README.md"] + sorted(p for p in (REPO / "docs").glob("*.md") if p.name != "ledger.md")
@@ -127,15 +127,13 @@ def _pages_with_examples() -> list[Path]:
 
 
 PAGE_GROUPS = [[p] for p in _pages_with_examples()]  # a test per page: pytest-xdist spreads them
-# The pages that run the whole smoke report go to one pytest-xdist worker (--dist loadgroup), one
-# after another: the first computes the shared runs (smoke_memo) while the other worker runs other
-# tests, instead of waiting on the lock of the same computation.
-SMOKE_REPORT_GROUP = "smoke-report"
+# The pages that run the whole smoke report share one pytest-xdist worker (smoke_memo.REPORT_GROUP),
+# so the other worker runs other tests instead of waiting on the lock of the same computation.
 RUNS_THE_REPORT = ("README.md", "guide.md", "performance.md")
 
 
 def _page_param(group: list[Path]):
-    marks = [pytest.mark.xdist_group(SMOKE_REPORT_GROUP)] if group[0].name in RUNS_THE_REPORT else []
+    marks = [pytest.mark.xdist_group(REPORT_GROUP)] if group[0].name in RUNS_THE_REPORT else []
     return pytest.param(group, id=group[0].name, marks=marks)
 
 

@@ -20,7 +20,7 @@ import torch
 
 from proofs_check import ledger
 from simulations import report, report_browser
-from smoke_memo import share_experiments, shared_dir
+from smoke_memo import REPORT_GROUP, share_experiments, shared_dir
 
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "figures" / "report-screenshot.png"
 DOCS_HEIGHT = 3200  # px of the page's top that the docs screenshot shows
@@ -51,7 +51,7 @@ def _experiment_rows_only():
     return (lambda subject=None, baseline=None: []), ledger.build_ledger
 
 
-@pytest.mark.xdist_group("smoke-report")  # after the docs' report examples, on their worker
+@pytest.mark.xdist_group(REPORT_GROUP)  # after the docs' report examples, on their worker
 def test_report_renders_in_chromium_with_every_image_and_no_error(tmp_path, tmp_path_factory, monkeypatch):
     _require_browser()
     share_experiments(monkeypatch, shared_dir(tmp_path_factory))  # the docs examples' smoke runs
