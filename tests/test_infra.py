@@ -149,3 +149,13 @@ def test_bootstrap_interval_equals_the_polyfit_loop():
     lo, hi = np.quantile(loop, [0.025, 0.975])
     assert abs(fit.slope_low - lo) <= 1e-12 and abs(fit.slope_high - hi) <= 1e-12
     assert fit.slope == fit_power_law(x, curve(per_seed)).slope
+
+
+@pytest.mark.xdist_group("infra-grouping-check")
+def test_xdist_group_marks_take_effect_under_loadgroup(request):
+    """The audit, sweep and report-page tests rely on --dist loadgroup to compute their shared
+    fixtures once; with a pytest whose node ids pytest-xdist cannot suffix (pytest 9.2 with xdist
+    3.8, xdist issue 1386) the grouping silently stops and those fixtures run once per worker."""
+    if not getattr(request.config.option, "loadgroup", False):
+        pytest.skip("not a pytest-xdist worker under --dist loadgroup")
+    assert request.node.nodeid.endswith("@infra-grouping-check"), request.node.nodeid
