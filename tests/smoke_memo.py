@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import inspect
 import json
 import os
 import pickle
@@ -122,13 +123,51 @@ def _shared_outputs(folder: Path, write_outputs, experiment: str):
     return wrapper
 
 
-def share_experiments(monkeypatch, folder: Path) -> None:
-    """Every experiment's ``run_scale`` and ``write_outputs``, and the symbolic checks, computed once
-    per session for each set of plain arguments (see the module docstring)."""
+def _shared_symbolic_rows(folder: Path, symbolic_rows):
+    """symbolic_rows, each check computed once per session for the arguments it takes: most checks
+    are about the paper's printed formulas and ignore ``subject`` / ``baseline``, so the report of
+    the paper's method and the audit of another one share them."""
     from proofs_check import ledger
+
+    @functools.wraps(symbolic_rows)
+    def wrapper(checks=None, subject=ledger.DEFAULT_SUBJECT, baseline=ledger.DEFAULT_BASELINE):
+        if checks is not None or not _plain([subject, baseline]):
+            return symbolic_rows(checks=checks, subject=subject, baseline=baseline)
+        rows = []
+        for index, (claim, check) in enumerate(ledger.symbolic_checks()):
+            params = inspect.signature(check).parameters
+            taken = sorted((k, v) for k, v in (("subject", subject), ("baseline", baseline)) if k in params)
+            # the index and name tell apart the checks a factory makes (the table checks)
+            key = repr(("symbolic", index, claim, getattr(check, "__qualname__", str(check)), taken,
+                        str(torch.get_default_dtype())))
+            rows += _cached(folder, key, lambda entry=(claim, check): symbolic_rows(
+                checks=[entry], subject=subject, baseline=baseline))
+        return rows
+    return wrapper
+
+
+def share_symbolic_checks(monkeypatch, folder: Path) -> None:
+    """The symbolic checks alone, one check at a time (for tests whose subject is not them)."""
+    from proofs_check import ledger
+
+    monkeypatch.setattr(ledger, "symbolic_rows", _shared_symbolic_rows(folder, ledger.symbolic_rows))
+
+
+def share_figures(monkeypatch, folder: Path) -> None:
+    """Every experiment's figures drawn once per session for each record (for tests whose subject is
+    not the figures)."""
     from simulations.experiments import EXPERIMENT_MODULES
 
     for name, module in EXPERIMENT_MODULES.items():
-        monkeypatch.setattr(module, "run_scale", _shared_call(folder, module.run_scale))
         monkeypatch.setattr(module, "write_outputs", _shared_outputs(folder, module.write_outputs, name))
-    monkeypatch.setattr(ledger, "symbolic_rows", _shared_call(folder, ledger.symbolic_rows))
+
+
+def share_experiments(monkeypatch, folder: Path) -> None:
+    """Every experiment's ``run_scale`` and ``write_outputs``, and the symbolic checks, computed once
+    per session for each set of plain arguments (see the module docstring)."""
+    from simulations.experiments import EXPERIMENT_MODULES
+
+    for module in EXPERIMENT_MODULES.values():
+        monkeypatch.setattr(module, "run_scale", _shared_call(folder, module.run_scale))
+    share_figures(monkeypatch, folder)
+    share_symbolic_checks(monkeypatch, folder)

@@ -2,14 +2,17 @@
 invariant suite, on one page (smoke scale: the command's plumbing, not its verdicts)."""
 from __future__ import annotations
 
+import contextlib
 import json
 from html.parser import HTMLParser
 
 import pytest
+import torch
 
 from simulations.cli import main
 from simulations.experiments import EXPERIMENTS
 from simulations.toys import experiment as toys
+from smoke_memo import share_symbolic_checks, shared_dir
 
 # one pytest-xdist worker for the whole module: its module-scoped fixture is computed once (--dist loadgroup)
 pytestmark = pytest.mark.xdist_group("audit")
@@ -31,9 +34,24 @@ class _Sections(HTMLParser):
 @pytest.fixture(scope="module")
 def audit_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("audit")
-    code = main(["audit", "--optimizer", "torch.optim:NAdam:momentum_decay=0.004", "--scale", "smoke",
-                 "--device", "cpu", "--no-progress", "--out", str(out)])
+    with pytest.MonkeyPatch.context() as patch, float32_default():
+        # the sympy checks that ignore the subject are the report's own (shared for the session);
+        # every experiment still runs here for the unseen optimizer
+        share_symbolic_checks(patch, shared_dir(tmp_path_factory))
+        code = main(["audit", "--optimizer", "torch.optim:NAdam:momentum_decay=0.004", "--scale", "smoke",
+                     "--device", "cpu", "--no-progress", "--out", str(out)])
     return code, out
+
+
+@contextlib.contextmanager
+def float32_default():
+    """The command line's default dtype (tests/conftest.py makes the tests' float64)."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
 
 
 def test_audit_runs_every_experiment_for_an_unseen_torch_optimizer(audit_run):
@@ -73,7 +91,8 @@ def test_audit_numbers_are_the_experiments_own(audit_run):
     simulate is checked against a hand-stepped torch.optim.NAdam in tests/test_toys.py)."""
     _, out = audit_run
     written = json.loads((out / "toys" / "toys.json").read_text())
-    direct = toys.run_scale("smoke", device="cpu", subject="torch.optim:NAdam:momentum_decay=0.004")
+    with float32_default():
+        direct = toys.run_scale("smoke", device="cpu", subject="torch.optim:NAdam:momentum_decay=0.004")
     assert written["results"]["toys"]["functions"] == json.loads(json.dumps(direct["results"]["toys"]["functions"]))
 
 

@@ -9,6 +9,7 @@ import pytest
 from simulations import experiments, report, report_evidence
 from simulations.cli import main
 from simulations.experiments import Outcome
+from smoke_memo import share_symbolic_checks, shared_dir
 
 
 class PageParser(HTMLParser):
@@ -336,7 +337,7 @@ def test_escape_charts_name_each_case_in_its_tooltip():
     assert report_svg.charts_for("toys", record) == []
 
 
-def test_parallel_report_gives_the_serial_records(tmp_path, monkeypatch):
+def test_parallel_report_gives_the_serial_records(tmp_path, tmp_path_factory, monkeypatch):
     """--jobs 2 runs the experiments in spawned workers; every ledger row (verdicts and evidence
     numbers) and every record equals the in-process run's. Under the command line's float32 default.
     (verify goes through the same run_experiment_units; its parent side is the next test's.)"""
@@ -352,6 +353,8 @@ def test_parallel_report_gives_the_serial_records(tmp_path, monkeypatch):
             super().__init__(*args, **kwargs)
 
     monkeypatch.setattr(experiments, "ProcessPoolExecutor", CountedPool)
+    # the sympy checks run in this process either way; they are computed once per session
+    share_symbolic_checks(monkeypatch, shared_dir(tmp_path_factory))
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float32)
     try:
