@@ -31,6 +31,37 @@ def test_mnist1d_split_sizes_and_determinism():
     m, n = data.load("mnist1d", 3), data.load("mnist1d", 3)
     assert m.sizes() == {"train": 3500, "validation": 500, "test": 1000} and m.x_train.shape[1] == 40
     assert np.array_equal(m.x_val, n.x_val)
+    # what the cache folder hands back is the package's own generation, byte for byte
+    for cached, fresh in zip(data._mnist1d_raw(), data._mnist1d_generate()):
+        assert cached.dtype == fresh.dtype and cached.tobytes() == fresh.tobytes()
+
+
+def test_mnist1d_is_generated_once_then_read_back_byte_for_byte(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    made = [rng.standard_normal((40, 5)).astype(np.float32), rng.integers(0, 10, 40),
+            rng.standard_normal((10, 5)).astype(np.float32), rng.integers(0, 10, 10)]
+    calls = []
+    monkeypatch.setattr(data, "_mnist1d_generate", lambda: calls.append(1) or tuple(made))
+    monkeypatch.setenv("AMLAB_CACHE", str(tmp_path / "cache"))
+
+    def fresh_process():
+        data._mnist1d_raw.cache_clear()
+        return data._mnist1d_raw()
+
+    try:
+        first, second = fresh_process(), fresh_process()
+        assert len(calls) == 1 and data.mnist1d_cache_file().parent == tmp_path / "cache"
+        for a, b, c in zip(made, first, second):
+            assert a.dtype == b.dtype == c.dtype and a.tobytes() == b.tobytes() == c.tobytes()
+        assert [p.name for p in (tmp_path / "cache").iterdir()] == [data.mnist1d_cache_file().name]  # no temporary left
+        data.mnist1d_cache_file().write_bytes(b"not an npz")  # a broken file is made again
+        assert fresh_process()[0].tobytes() == made[0].tobytes() and len(calls) == 2
+        assert fresh_process()[0].tobytes() == made[0].tobytes() and len(calls) == 2
+        (tmp_path / "file").write_text("")
+        monkeypatch.setenv("AMLAB_CACHE", str(tmp_path / "file"))  # a cache folder that cannot exist
+        assert fresh_process()[3].tobytes() == made[3].tobytes() and len(calls) == 3
+    finally:
+        data._mnist1d_raw.cache_clear()  # the fake arrays must not outlive the test
 
 
 @pytest.mark.parametrize("kwargs, match", [

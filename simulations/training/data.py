@@ -8,7 +8,12 @@ pixel values / 16) is split into train / validation / test by ``seed``.
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+import tempfile
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -47,13 +52,54 @@ def check_dataset(dataset: str) -> str:
     return dataset
 
 
-@functools.lru_cache(maxsize=1)
-def _mnist1d_raw() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+MNIST1D_ARRAYS = ("x", "y", "x_test", "y_test")
+
+
+def mnist1d_cache_file() -> Path:
+    """Where the generated MNIST-1D arrays are kept (the project's cache folder, ``AMLAB_CACHE``).
+    The name hashes the generator's arguments and the versions of the packages that compute them,
+    so a file made by another version is never read."""
+    from importlib.metadata import version
+
+    from mnist1d.data import get_dataset_args
+
+    from theory.cbuild import cache_dir
+
+    key = repr(([version(p) for p in ("mnist1d", "numpy", "scipy")], sorted(vars(get_dataset_args()).items())))
+    return cache_dir() / f"mnist1d_{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+
+
+def _mnist1d_generate() -> tuple[np.ndarray, ...]:
     from mnist1d.data import get_dataset_args, make_dataset
 
     data = make_dataset(get_dataset_args())  # procedural (seed 42 of the package): no download
     return (np.asarray(data["x"], np.float32), np.asarray(data["y"], np.int64),
             np.asarray(data["x_test"], np.float32), np.asarray(data["y_test"], np.int64))
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist1d_raw() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The package's arrays: generated once (about 8 s on one core) and then read from the cache
+    folder, the same bytes (``tests/test_training.py``)."""
+    path = mnist1d_cache_file()
+    try:
+        with np.load(path) as saved:  # no pickles: arrays only
+            return tuple(saved[name] for name in MNIST1D_ARRAYS)
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
+        pass  # not made yet, or a broken file: generate (and replace) it
+    arrays = _mnist1d_generate()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, **dict(zip(MNIST1D_ARRAYS, arrays)))
+            os.replace(tmp, path)  # atomic: a concurrent process writes the same bytes
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    except OSError:
+        pass  # an unwritable cache folder costs the generation next time, nothing else
+    return arrays
 
 
 @functools.lru_cache(maxsize=1)
