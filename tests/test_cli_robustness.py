@@ -386,15 +386,20 @@ def _interrupted_then_resumed(tmp_path, argv, sig, code):
     assert _record(out, "regret.json") == _record(whole, "regret.json")
 
 
+# Long enough that the units left after the first one take about a second on a quiet machine: at 20000
+# steps a unit took 20 ms, the test's polling interval, and the run sometimes finished before the signal.
+SIGNALLED_STEPS = "2000000"
+
+
 def test_sigint_stops_cleanly_and_resume_completes_the_same_record(tmp_path):
-    _interrupted_then_resumed(tmp_path, ["regret", "--seeds", "2", "--steps", "20000", "--optimizers",
+    _interrupted_then_resumed(tmp_path, ["regret", "--seeds", "2", "--steps", SIGNALLED_STEPS, "--optimizers",
                                          "adam,amsgrad,adamomentum", "--device", "cpu", "--no-progress"],
                               signal.SIGINT, 130)
 
 
 def test_sigterm_stops_cleanly_with_exit_143(tmp_path):
     out = tmp_path / "run"
-    proc = _start(["regret", "--steps", "20000", "--device", "cpu", "--no-progress"], out)
+    proc = _start(["regret", "--steps", SIGNALLED_STEPS, "--device", "cpu", "--no-progress"], out)
     _wait_for_unit(proc, out / "checkpoints" / "regret")
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=120)
