@@ -30,9 +30,10 @@ EXPERIMENTS = tuple(EXPERIMENT_MODULES)
 SCALES = ("smoke", "quick", "full")  # smoke: seconds, for tests and examples; its verdicts mean nothing
 DEFAULT_SUBJECT, DEFAULT_BASELINE = "adamomentum", "adam"
 JOBS_ENV = "AMLAB_JOBS"  # the default of --jobs (the tests set 1: in-process, where their monkeypatches apply)
-# Submission order of a parallel run: the longest first (seconds at the quick scale on 2 cores: search
-# 23, nonconvex 23, training 22, regret 8, escape 6, toys 5), so the last to finish is a short one.
-_LONGEST_FIRST = ("search", "nonconvex", "training", "regret", "escape", "toys")
+# Submission order of a parallel run: the longest first (seconds at the quick scale, one process alone
+# on the 2-core machine, 2026-12-04: training 16, search 13, nonconvex 10.5 (14 with its figures),
+# regret 1.7 (5.2), escape 2.1 (2.8), toys 1.6 (3.1)), so the last to finish is a short one.
+_LONGEST_FIRST = ("training", "search", "nonconvex", "regret", "escape", "toys")
 
 
 @dataclass
@@ -117,10 +118,33 @@ def default_jobs(units: int) -> int:
 
 
 def _worker_start(device) -> None:
+    import signal
+
     from simulations.runtime import resolve_device
     from simulations.threads import apply_thread_policy
 
+    # a forked worker inherits the parent's handlers (amlab's SIGTERM -> exception): a worker the
+    # parent terminates must just stop, and Ctrl-C behaves as in a fresh interpreter
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     apply_thread_policy(resolve_device(device))  # the parent's policy for the same device
+
+
+def worker_context(device) -> multiprocessing.context.BaseContext:
+    """How the workers start: forked from a single-threaded parent on the CPU under the one-thread
+    policy (the parent has imported torch and the experiments already: a spawned worker spends 1.8 s
+    importing them again on the 2-core machine), spawned otherwise: CUDA cannot be used in a child
+    forked after the parent touched it, an OpenMP pool the parent may have started does not survive
+    a fork, and a lock another thread holds at the fork stays held in the child."""
+    import threading
+
+    import torch
+
+    from simulations.runtime import resolve_device
+
+    forkable = (resolve_device(device).type == "cpu" and torch.get_num_threads() == 1
+                and threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods())
+    return multiprocessing.get_context("fork" if forkable else "spawn")
 
 
 def run_experiment_units(store, names, jobs: int = 1, out_dir: Path | None = None, on_done=None,
@@ -130,9 +154,9 @@ def run_experiment_units(store, names, jobs: int = 1, out_dir: Path | None = Non
     it and those before it are in; ``meanwhile()`` runs in this process first, while the workers
     compute when there are any).
 
-    With ``jobs`` > 1 the experiments not yet checkpointed run in a pool of that many spawned
-    processes, one intra-op thread each, longest first; this process checkpoints each outcome the
-    moment it arrives, so ``--resume`` after an interruption loses only the unfinished ones. A
+    With ``jobs`` > 1 the experiments not yet checkpointed run in a pool of that many worker
+    processes (:func:`worker_context`), one intra-op thread each, longest first; this process
+    checkpoints each outcome the moment it arrives, so ``--resume`` after an interruption loses only the unfinished ones. A
     worker that dies breaks the pool: the experiments not yet finished then run here, one after
     another, as in a serial run. Every experiment seeds its own streams, so the records are those of
     a serial run (``tests/test_report.py`` checks it). Methods are passed by name (a worker resolves
@@ -152,8 +176,9 @@ def run_experiment_units(store, names, jobs: int = 1, out_dir: Path | None = Non
         return outcomes
     worker_kwargs = {**kwargs, "progress": False}  # one bar per worker would interleave
     order = sorted(pending, key=lambda n: _LONGEST_FIRST.index(n) if n in _LONGEST_FIRST else -1)
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_start, initargs=(kwargs.get("device", "cpu"),))
+    device = kwargs.get("device", "cpu")
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=worker_context(device),
+                               initializer=_worker_start, initargs=(device,))
     done: dict[str, Outcome] = {}
     reported = 0
 

@@ -34,12 +34,25 @@ def load_ledger_api():
     return ledger_module.symbolic_rows, ledger_module.build_ledger
 
 
-def build_claims_ledger(outcomes: list[Outcome], subject=DEFAULT_SUBJECT,
-                        baseline=DEFAULT_BASELINE) -> tuple[list[dict] | None, str | None]:
-    """The combined ledger, or (None, error) when building it fails."""
+def symbolic_part(subject=DEFAULT_SUBJECT, baseline=DEFAULT_BASELINE) -> tuple[list[dict] | None, str | None]:
+    """The rows of the symbolic and numeric checks, or (None, error) when computing them fails."""
     try:
-        symbolic_rows, build_ledger = load_ledger_api()
-        rows = list(symbolic_rows(subject=subject, baseline=baseline))
+        symbolic_rows, _ = load_ledger_api()
+        return list(symbolic_rows(subject=subject, baseline=baseline)), None
+    except Exception as err:  # the page must still be written
+        return None, f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=4)}"
+
+
+def build_claims_ledger(outcomes: list[Outcome], subject=DEFAULT_SUBJECT, baseline=DEFAULT_BASELINE,
+                        symbolic: tuple | None = None) -> tuple[list[dict] | None, str | None]:
+    """The combined ledger, or (None, error) when building it fails. ``symbolic``: what
+    :func:`symbolic_part` returned, when it ran already (computed here otherwise)."""
+    rows, error = symbolic if symbolic is not None else symbolic_part(subject, baseline)
+    if error is not None:
+        return None, error
+    try:
+        _, build_ledger = load_ledger_api()
+        rows = list(rows)
         for outcome in outcomes:
             rows.extend(outcome.rows)
         missing = {o.name: o.error for o in outcomes if not o.ok}
@@ -69,19 +82,27 @@ def run_report(out: str | os.PathLike, scale: str = "quick", device: str = "auto
         resume=resume)
     start = time.perf_counter()
     bar = None
-    if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=len(experiments), desc=f"amlab report --{scale}", unit="experiment")
+
     def done(outcome) -> None:
         if bar is not None:
             bar.set_postfix_str(outcome.name)
             bar.update(1)
 
+    symbolic = []
+
+    def meanwhile() -> None:  # in this process, while the workers run the experiments
+        nonlocal bar
+        if progress:  # made once the workers are started: tqdm's monitor thread must not be forked
+            from tqdm import tqdm
+            bar = tqdm(total=len(experiments), desc=f"amlab report --{scale}", unit="experiment")
+        symbolic.append(symbolic_part(subject, baseline))
+
     outcomes = run_experiment_units(store, experiments, jobs=jobs, out_dir=out, on_done=done, scale=scale,
-                                    device=device, progress=False, subject=subject, baseline=baseline)
+                                    device=device, progress=False, subject=subject, baseline=baseline,
+                                    meanwhile=meanwhile)
     if bar is not None:
         bar.close()
-    ledger, ledger_error = build_claims_ledger(outcomes, subject, baseline)
+    ledger, ledger_error = build_claims_ledger(outcomes, subject, baseline, symbolic[0])
     meta = {"scale": scale, "device": device, "seconds": time.perf_counter() - start, "title": title,
             "subject": getattr(subject, "name", subject), "baseline": getattr(baseline, "name", baseline),
             "created": _dt.datetime.now().isoformat(timespec="seconds"), "versions": library_versions()}
