@@ -338,7 +338,8 @@ def test_escape_charts_name_each_case_in_its_tooltip():
 
 
 def test_parallel_report_gives_the_serial_records(tmp_path, tmp_path_factory, monkeypatch):
-    """--jobs 2 runs the experiments in spawned workers; every ledger row (verdicts and evidence
+    """--jobs 2 runs the experiments in workers (spawned under pytest-xdist, whose workers have
+    threads; ``tests/test_worker_start.py`` checks the forked start); every ledger row (verdicts and evidence
     numbers) and every record equals the in-process run's. Under the command line's float32 default.
     (verify goes through the same run_experiment_units; its parent side is the next test's.)"""
     import json
