@@ -156,9 +156,9 @@ def run_experiment_units(store, names, jobs: int = 1, out_dir: Path | None = Non
 
     With ``jobs`` > 1 the experiments not yet checkpointed run in a pool of that many worker
     processes (:func:`worker_context`), one intra-op thread each, longest first; this process
-    checkpoints each outcome the moment it arrives, so ``--resume`` after an interruption loses only the unfinished ones. A
-    worker that dies breaks the pool: the experiments not yet finished then run here, one after
-    another, as in a serial run. Every experiment seeds its own streams, so the records are those of
+    checkpoints each outcome the moment it arrives, so ``--resume`` after an interruption loses only
+    the unfinished ones. A worker that dies breaks the pool: the experiments not yet finished then
+    run here, one after another, as in a serial run. Every experiment seeds its own streams, so the records are those of
     a serial run (``tests/test_report.py`` checks it). Methods are passed by name (a worker resolves
     them itself); anything else runs serially here."""
     names = list(names)

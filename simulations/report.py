@@ -43,11 +43,11 @@ def symbolic_part(subject=DEFAULT_SUBJECT, baseline=DEFAULT_BASELINE) -> tuple[l
         return None, f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=4)}"
 
 
-def build_claims_ledger(outcomes: list[Outcome], subject=DEFAULT_SUBJECT, baseline=DEFAULT_BASELINE,
-                        symbolic: tuple | None = None) -> tuple[list[dict] | None, str | None]:
+def build_claims_ledger(outcomes: list[Outcome], symbolic: tuple, subject=DEFAULT_SUBJECT,
+                        baseline=DEFAULT_BASELINE) -> tuple[list[dict] | None, str | None]:
     """The combined ledger, or (None, error) when building it fails. ``symbolic``: what
-    :func:`symbolic_part` returned, when it ran already (computed here otherwise)."""
-    rows, error = symbolic if symbolic is not None else symbolic_part(subject, baseline)
+    :func:`symbolic_part` returned."""
+    rows, error = symbolic
     if error is not None:
         return None, error
     try:
@@ -102,7 +102,7 @@ def run_report(out: str | os.PathLike, scale: str = "quick", device: str = "auto
                                     meanwhile=meanwhile)
     if bar is not None:
         bar.close()
-    ledger, ledger_error = build_claims_ledger(outcomes, subject, baseline, symbolic[0])
+    ledger, ledger_error = build_claims_ledger(outcomes, symbolic[0], subject, baseline)
     meta = {"scale": scale, "device": device, "seconds": time.perf_counter() - start, "title": title,
             "subject": getattr(subject, "name", subject), "baseline": getattr(baseline, "name", baseline),
             "created": _dt.datetime.now().isoformat(timespec="seconds"), "versions": library_versions()}
