@@ -342,9 +342,35 @@ def test_resume_refuses_checkpoints_of_another_configuration(tmp_path, capsys):
 
 # ---- signals: one line, what was saved, how to resume, 130 / 143 ---------------------------------
 
+# The child runs the command line with one change: the second unit's computation waits (up to two
+# minutes) before it starts. The test signals once the first unit is on disk, so the signal always lands
+# inside a unit that is not finished, however fast the units are; without the gate a quiet machine
+# sometimes finished the whole run within the polling interval (exit 0 instead of 130).
+_GATED_CLI = """
+import sys, time
+from simulations import checkpoints
+from simulations.cli import main
+
+_unit = checkpoints.UnitStore.unit
+
+def gated_unit(self, key, compute):
+    if self.folder is not None and self.saved == 1:
+        def compute_after_the_signal(compute=compute):
+            deadline = time.monotonic() + 120.0
+            while time.monotonic() < deadline:
+                time.sleep(0.01)
+            return compute()
+        return _unit(self, key, compute_after_the_signal)
+    return _unit(self, key, compute)
+
+checkpoints.UnitStore.unit = gated_unit
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def _start(argv, out: Path) -> subprocess.Popen:
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
-    return subprocess.Popen([sys.executable, "-m", "simulations.cli", *argv, "--out", str(out)], cwd=str(REPO),
+    return subprocess.Popen([sys.executable, "-c", _GATED_CLI, *argv, "--out", str(out)], cwd=str(REPO),
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -374,6 +400,7 @@ def _interrupted_then_resumed(tmp_path, argv, sig, code):
     assert not (out / "regret.json").exists()
     units_before = {p.name: p.stat().st_mtime_ns for p in (out / "checkpoints" / "regret").glob("*.json")
                     if p.name != "manifest.json"}
+    assert len(units_before) == 1  # the gate held the second unit: the signal landed inside it
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float32)  # the command line's default (conftest makes it float64)
     try:
@@ -386,9 +413,8 @@ def _interrupted_then_resumed(tmp_path, argv, sig, code):
     assert _record(out, "regret.json") == _record(whole, "regret.json")
 
 
-# Long enough that the units left after the first one take about a second on a quiet machine: at 20000
-# steps a unit took 20 ms, the test's polling interval, and the run sometimes finished before the signal.
-SIGNALLED_STEPS = "2000000"
+# The gate above makes the timing irrelevant, so the units can be short.
+SIGNALLED_STEPS = "20000"
 
 
 def test_sigint_stops_cleanly_and_resume_completes_the_same_record(tmp_path):
