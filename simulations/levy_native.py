@@ -408,13 +408,15 @@ def sample(lib: ctypes.CDLL, alpha: float, n: int, gen: torch.Generator, dtype: 
     dtype=float64)`` calls would leave it (V's uniforms, then W's)."""
     out = torch.empty(n, dtype=dtype, device="cpu")  # not torch's default device: C writes here
     engine, raw = read_state(gen)
-    ahead = MT.from_buffer_copy(engine)
-    lib.mt_words(ctypes.byref(ahead), None, 2 * n)  # W's uniforms start 2n words later
     values, mode = constants(alpha, half_pi, grid, tiny64)
+    ahead = MT.from_buffer_copy(engine)
+    if mode != 1:
+        lib.mt_words(ctypes.byref(ahead), None, 2 * n)  # W's uniforms start 2n words later
     lib.cms_sample(n, ctypes.byref(engine), ctypes.byref(ahead), out.data_ptr(), ctypes.byref(values), mode,
                    int(dtype == torch.float32))
-    if mode == 1:
-        lib.mt_words(ctypes.byref(ahead), None, 2 * n)  # W is drawn but unused at alpha = 1, as in torch
+    if mode == 1:  # W is drawn but unused at alpha = 1, as in torch: its 2n words follow V's
+        lib.mt_words(ctypes.byref(engine), None, 2 * n)
+        ahead = engine
     write_state(gen, ahead, raw)
     return out
 
