@@ -1,5 +1,6 @@
 """`python -m benchmarks --quick` runs every benchmark and writes benchmarks.json with its keys (no speed asserted)."""
 import json
+import re
 import os
 import subprocess
 import sys
@@ -48,3 +49,24 @@ def test_cuda_absent_is_a_clear_failure(tmp_path, capsys):
     assert benchmarks_main(["--device", "cuda", "--out", str(tmp_path / "x.json")]) == 2
     assert "CUDA is not available" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
+
+
+DOCUMENTED_SCRIPT = re.compile(r"python (benchmarks/[A-Za-z_]+\.py)")
+
+
+def test_every_documented_benchmark_script_exists():
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    named = {m for page in pages for m in DOCUMENTED_SCRIPT.findall(page.read_text())}
+    assert "benchmarks/floor.py" in named and "benchmarks/sampler.py" in named
+    assert all((ROOT / script).is_file() for script in named), sorted(named)
+
+
+def test_floor_runs_as_documented(tmp_path):
+    # `python benchmarks/floor.py` (docs/performance.md), at one round; every figure it prints is positive
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "benchmarks/floor.py", "--rounds", "1"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "floor of an exact CMS draw" in proc.stdout and proc.stdout.count("ns") >= 3
+    for fn in ("Sin", "Tan", "Ln", "Exp"):
+        assert f"float32  {fn}" in proc.stdout and f"float64  {fn}" in proc.stdout
