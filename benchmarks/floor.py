@@ -8,8 +8,10 @@ log U' for W, two logs and one exp for the powers (cos V)^(-1/alpha) and (cos((1
 W)^((1 - alpha) / alpha). At alpha = 1 it is tan V: one uniform and one tangent. Uniforms are
 charged as the recorded stream draws them (float64, two 32-bit words each, also for float32).
 This is the floor of that operation count on this CPU, a measured figure, not a lower bound over
-every sampler: a rational alpha allows cheaper exact forms (at alpha = 1.5, with t = V / 2,
-X = sin 3t cbrt(W / (cos t cos^2 2t)): one sincos, one log and one cube root). This script times the
+every sampler: float32 output at alpha 1.5 and 1.0 takes cheaper exact forms (simulations/levy.py:
+at 1.5, X = sin 3b cbrt(W / (cos b cos^2 V)) with b = |V|/2, and at 1.0 tan V as a ratio of
+polynomial sines and cosines on [0, pi/4]: no library sine, log or exp), which the native sampler's
+figures below include; the floor is that of the general formula. This script times the
 vector versions at hand, MKL's vm?Sin / vm?Tan / vm?Ln / vm?Exp in libtorch_cpu (the functions
 torch and the native sampler call), in each of MKL's accuracy modes (HA: high accuracy, torch's;
 LA: low accuracy; EP: enhanced performance, about half the bits), and torch's generator's float64

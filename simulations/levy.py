@@ -45,6 +45,15 @@ Angles stay inside (0, pi), so every sine is positive and every log finite (no N
   V = 0), so there is no inf - inf, hence no NaN, for any alpha > 0. float32 output for
   alpha < 2^-64 is computed in float64 and rounded (float32(alpha) would underflow).
 
+float32 output at alpha = 3/2 (the escape experiments' default) takes an exact special form of the
+same map (:func:`_cube_root_form`): the exponents are 2/3 and 1/3, so with b = |V|/2 and
+a = h/2, X = sign(V) sin 3b cbrt(W / (cos b cos^2 V)), sin 3b = sin b (3 - 4 sin^2 b) and
+cos V = 2 sin a cos a, with a, b in [0, pi/4] where short Taylor polynomials are exact to float32,
+and a cube root by Newton steps: no log and no exp, the same uniforms and law, each sample within a
+few float32 ulps of the exact map (tests/test_levy.py; the general float32 form's logs and exp are
+less accurate in the tail). Its values differ in the last bits from the general form's, so float32
+runs at alpha = 1.5 are not bit-identical to those made before this form (float64 is unchanged).
+
 +-inf appears only where the exact sample exceeds the dtype's range, which is a property of the
 law, not of the arithmetic: P(|X| > x) ~ (2 c_alpha / alpha) x^-alpha, which at float32's 3.4e38
 is ~1e-16 for alpha = 0.5 (never seen in practice) but 1e-4 at alpha = 0.1 and 0.2 at alpha = 0.01
@@ -74,6 +83,11 @@ _GRID = 2.0**-53  # spacing of torch.rand in float64
 _CHUNK = 1 << 16  # elements per transform chunk on the CPU (buffers stay in L2/L3)
 _TINY_ALPHA_64 = 1e-300  # below it the float64 path uses the bracket form (no inf - inf)
 _TINY_ALPHA_32 = 2.0**-64  # below it float32 output is computed in float64 and rounded
+_CUBE_ROOT_ALPHA = 1.5  # float32 output at this alpha takes the cube-root form (no log, no exp)
+_INVERSE_CBRT_MAGIC = 0x54A21D2A
+_THIRD = 1.0 / 3.0
+_SIN_QUARTER = (-1.0 / 6.0, 1.0 / 120.0, -1.0 / 5040.0, 1.0 / 362880.0)  # x^3 ... x^9, over x
+_COS_QUARTER = (-1.0 / 2.0, 1.0 / 24.0, -1.0 / 720.0, 1.0 / 40320.0, -1.0 / 3628800.0)  # x^2 ... x^10
 
 
 def _check_alpha(alpha: float) -> float:
@@ -135,6 +149,9 @@ def _transform_low(alpha: float, t: torch.Tensor, w: torch.Tensor, out: torch.Te
                    buf: _Buffers) -> None:
     """float32 (or other low-precision dtype) CMS on one chunk; see the module docstring for
     why every angle is in (0, pi). ``t`` and ``w`` are float64 scratch (overwritten)."""
+    if out.dtype == torch.float32 and alpha in (1.0, _CUBE_ROOT_ALPHA):
+        _tan_quarter_form(t, out) if alpha == 1.0 else _cube_root_form(t, w, out)
+        return
     m = t.numel()
     t_low = buf.low(0, m).copy_(t)  # sign and |V|; t != 0 stays != 0 (t on a 2^-52 grid)
     h64 = t.abs_().neg_().add_(1.0).clamp_(min=_GRID / 2).mul_(_HALF_PI)
@@ -165,6 +182,81 @@ def _transform_low(alpha: float, t: torch.Tensor, w: torch.Tensor, out: torch.Te
     # -inf at t = 0; divided by alpha > 0, no inf - inf).
     bracket = theta.sin_().log_().mul_(alpha).sub_(log_cv).add_(ratio.log_().mul_(1.0 - alpha))
     torch.div(bracket, alpha, out=out).exp_().copysign_(t_low)
+
+
+def _sin_quarter(x: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+    """sin x for 0 <= x <= pi/4 in float32: its Taylor polynomial to x^9 (the next term is below
+    2.5e-9 relative there), Horner in x^2, as the native kernel's ``sin_quarter``."""
+    p = torch.mul(x2, _SIN_QUARTER[-1])
+    for coefficient in reversed(_SIN_QUARTER[:-1]):
+        p.add_(coefficient).mul_(x2)
+    return p.mul_(x).add_(x)
+
+
+def _cos_quarter(x2: torch.Tensor) -> torch.Tensor:
+    """cos x for 0 <= x <= pi/4 in float32 from x2 = x^2: its Taylor polynomial to x^10 (the next
+    term is below 1.2e-10 relative), as the native kernel's ``cos_quarter``."""
+    p = torch.mul(x2, _COS_QUARTER[-1])
+    for coefficient in reversed(_COS_QUARTER[:-1]):
+        p.add_(coefficient).mul_(x2)
+    return p.add_(1.0)
+
+
+def _inverse_cbrt_step(r: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """One Newton step r (4 - z r^3) / 3 towards z^(-1/3), in r's dtype, in place."""
+    e = torch.mul(r, r).mul_(r).mul_(z).neg_().add_(4.0)
+    return r.mul_(e).mul_(_THIRD)
+
+
+def _quarter_angles(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """float32 t, a = h/2 (h = pi/2 - |V|, formed in float64 as in the general form) and
+    b = |V|/2, both in [0, pi/4] (|t| >= 1 is read as V = +-pi/2). ``t`` (float64) is overwritten."""
+    t_low = torch.empty(t.numel(), dtype=torch.float32, device=t.device).copy_(t)
+    a = t.abs_().neg_().add_(1.0).clamp_(min=_GRID / 2).mul_(_HALF_PI / 2).to(torch.float32)
+    b = t_low.abs().clamp_(max=1.0).mul_(_HALF_PI / 2)
+    return t_low, a, b
+
+
+def _tan_quarter_form(t: torch.Tensor, out: torch.Tensor) -> None:
+    """float32 output at alpha = 1 on one chunk: X = tan V = sign(V) sin b cos b / (sin a cos a)
+    (sin|V| = 2 sin b cos b, cos V = sin h = 2 sin a cos a), with the polynomials of
+    :func:`_sin_quarter`: two uniforms' worth of work without a library sine, each factor free of
+    cancellation (sin b small near V = 0, sin a near the tail), the quotient within a few ulps."""
+    t_low, a, b = _quarter_angles(t)
+    a2, b2 = a * a, b * b
+    num = _sin_quarter(b, b2).mul_(_cos_quarter(b2))
+    den = _sin_quarter(a, a2).mul_(_cos_quarter(a2))
+    torch.div(num, den, out=out).copysign_(t_low)
+
+
+def _cube_root_form(t: torch.Tensor, w: torch.Tensor, out: torch.Tensor) -> None:
+    """float32 output at alpha = 3/2 on one chunk (``t`` = V/(pi/2), ``w`` = W, float64 scratch).
+
+    At alpha = 3/2 the CMS exponents are 1/alpha = 2/3 and (alpha - 1)/alpha = 1/3, so with
+    b = |V|/2 and a = h/2 = pi/4 - b, X = sign(V) sin(3b) cbrt(W / (cos b cos^2 V)): no log, no
+    exp, and every factor without cancellation: sin 3b = sin b (3 - 4 sin^2 b) keeps relative
+    accuracy near V = 0, cos V = sin h = 2 sin a cos a near |V| = pi/2 (the tail), and cos b is in
+    [0.707, 1]. a and b lie in [0, pi/4], where short Taylor polynomials are float32-exact
+    (:func:`_sin_quarter`). z = W / (cos b cos^2 V) is in [5e-17, 7e33], a normal float32; its
+    inverse cube root r takes two Newton steps in float32 from the bit guess (relative error below
+    3.5%) and one in float64, and X = sin(3b) z r^2 is formed in float64 and rounded once (the
+    cube root alone is within 0.51 ulp). No NaN, no inf: every factor is bounded away from 0 and
+    from overflow. ``t`` and ``w`` are overwritten."""
+    t_low, a, b = _quarter_angles(t)
+    w_low = w.clamp_(min=-math.log1p(-_GRID / 2)).to(torch.float32)
+    a2, b2 = a * a, b * b
+    cos_v = _sin_quarter(a, a2).mul_(_cos_quarter(a2)).mul_(2.0)
+    sin_b = _sin_quarter(b, b2)
+    sin_3b = torch.mul(sin_b, sin_b).mul_(-4.0).add_(3.0).mul_(sin_b)
+    z = cos_v.mul_(cos_v).mul_(_cos_quarter(b2))
+    z = torch.div(w_low, z, out=z)
+    bits = torch.div(z.view(torch.int32), 3, rounding_mode="trunc").neg_().add_(_INVERSE_CBRT_MAGIC)
+    r = bits.view(torch.float32)  # Lomont's guess of z^(-1/3): exponent and mantissa bits / 3
+    _inverse_cbrt_step(_inverse_cbrt_step(r, z), z)
+    z64 = z.double()
+    r64 = _inverse_cbrt_step(r.double(), z64)
+    x64 = z64.mul_(r64).mul_(r64).mul_(sin_3b.double())
+    out.copy_(x64).copysign_(t_low)
 
 
 def cms_transform(alpha: float, t: torch.Tensor, w: torch.Tensor,

@@ -44,6 +44,21 @@ SOURCE = r"""
 #include <math.h>
 #include <stdint.h>
 #include <immintrin.h>
+#include <string.h>
+
+/* levy._INVERSE_CBRT_MAGIC and levy._THIRD (the cube-root form at alpha = 3/2, mode 4) */
+#define INV_CBRT_MAGIC 0x54A21D2A
+#define THIRD (1.0 / 3.0)
+/* levy._SIN_QUARTER / levy._COS_QUARTER (Taylor coefficients, rounded to float32) */
+#define SIN3 ((float)(-1.0 / 6.0))
+#define SIN5 ((float)(1.0 / 120.0))
+#define SIN7 ((float)(-1.0 / 5040.0))
+#define SIN9 ((float)(1.0 / 362880.0))
+#define COS2 ((float)(-1.0 / 2.0))
+#define COS4 ((float)(1.0 / 24.0))
+#define COS6 ((float)(-1.0 / 720.0))
+#define COS8 ((float)(1.0 / 40320.0))
+#define COS10 ((float)(-1.0 / 3628800.0))
 
 /* MKL's vector math in libtorch_cpu, with torch's mode (VML_HA | VML_FTZDAZ_OFF | VML_ERRMODE_IGNORE).
    n is passed as 64 bits: right for ILP64 and, being small and non-negative, for LP64. */
@@ -136,10 +151,11 @@ void mt_uniform(mt_t *e, int64_t n, double *restrict u) {
 
 /* Python floats of simulations.levy, rounded there exactly as torch rounds its scalar operands */
 typedef struct {
-    double alpha, half_pi, grid_half, w_min, pi, sin_c, refl_c, cos_c, cos_off, expo;
+    double alpha, half_pi, grid_half, w_min, pi, sin_c, refl_c, cos_c, cos_off, expo, quarter_pi;
 } cms_c;
 
-/* mode: 0 alpha < 1, 1 alpha = 1, 2 alpha > 1, 3 alpha below levy._TINY_ALPHA_64 (the bracket form) */
+/* mode: 0 alpha < 1, 1 alpha = 1, 2 alpha > 1, 3 alpha below levy._TINY_ALPHA_64 (the bracket form),
+   4 alpha = 3/2 with float32 output (levy._cube_root_form) */
 
 /* simulations.levy._run's prologue and _transform64, op for op, on one block (m <= B). */
 static void block64(int64_t m, const double *restrict u, const double *restrict uw, double *restrict out,
@@ -215,6 +231,118 @@ static void block64(int64_t m, const double *restrict u, const double *restrict 
     for (int64_t i = 0; i < m; ++i) out[i] = out[i] * sign[i];
 }
 
+/* levy._sin_quarter / levy._cos_quarter: Taylor polynomials for 0 <= x <= pi/4, Horner in x^2 */
+static inline float sin_quarter(float x, float s) {
+    float p = s * SIN9;
+    p = p + SIN7; p = p * s;
+    p = p + SIN5; p = p * s;
+    p = p + SIN3; p = p * s;
+    p = p * x;
+    return p + x;
+}
+static inline float cos_quarter(float s) {
+    float p = s * COS10;
+    p = p + COS8; p = p * s;
+    p = p + COS6; p = p * s;
+    p = p + COS4; p = p * s;
+    p = p + COS2; p = p * s;
+    return p + 1.0f;
+}
+
+/* one Newton step r (4 - z r^3) / 3 towards z^(-1/3), in float32 */
+static inline float inv_cbrt_step(float r, float z, float third32) {
+    float e = r * r;
+    e = e * r;
+    e = e * z;
+    e = -e;
+    e = e + 4.0f;
+    r = r * e;
+    return r * third32;
+}
+
+/* levy._quarter_angles: t = 2u - 1 in float32, a = h/2 and b = min(|t|, 1) pi/4 (both in [0, pi/4]) */
+static void quarter_angles(int64_t m, const double *restrict u, const cms_c *c, float *restrict t_low,
+                           float *restrict a, float *restrict b) {
+    const float quarter_pi = (float)c->quarter_pi;
+    const double grid_half = c->grid_half, quarter_pi64 = c->quarter_pi;
+    for (int64_t i = 0; i < m; ++i) {
+        double ti = u[i] * 2.0;
+        ti = ti - 1.0;
+        t_low[i] = (float)ti;
+        double hi = -fabs(ti);
+        hi = hi + 1.0;
+        hi = hi < grid_half ? grid_half : hi;
+        a[i] = (float)(hi * quarter_pi64);
+        float abs_t = fabsf(t_low[i]);
+        abs_t = abs_t > 1.0f ? 1.0f : abs_t;
+        b[i] = abs_t * quarter_pi;
+    }
+}
+
+/* levy._tan_quarter_form, op for op: float32 output at alpha = 1 (mode 1). */
+static void block32_cauchy(int64_t m, const double *restrict u, float *restrict out, const cms_c *c) {
+    float t_low_[B], a_[B], b_[B];
+    quarter_angles(m, u, c, t_low_, a_, b_);
+    for (int64_t i = 0; i < m; ++i) {
+        float a = a_[i], b = b_[i];
+        float sa2 = a * a, sb2 = b * b;
+        float num = sin_quarter(b, sb2) * cos_quarter(sb2);
+        float den = sin_quarter(a, sa2) * cos_quarter(sa2);
+        out[i] = copysignf(num / den, t_low_[i]);
+    }
+}
+
+/* levy._cube_root_form, op for op: float32 output at alpha = 3/2 (mode 4). */
+static void block32_cube(int64_t m, const double *restrict u, const double *restrict uw, float *restrict out,
+                         const cms_c *c) {
+    double tmp64[B];
+    for (int64_t i = 0; i < m; ++i) tmp64[i] = -uw[i];
+    log1p_array(m, tmp64, tmp64);
+    const float third32 = (float)THIRD;
+    const double w_min = c->w_min;
+    float t_low_[B], a_[B], b_[B], w_[B];
+    quarter_angles(m, u, c, t_low_, a_, b_);
+    for (int64_t i = 0; i < m; ++i) {
+        double wi = -tmp64[i];
+        tmp64[i] = wi < w_min ? w_min : wi;
+    }
+    for (int64_t i = 0; i < m; ++i) w_[i] = (float)tmp64[i];
+    for (int64_t i = 0; i < m; ++i) {
+        float t_low = t_low_[i], a = a_[i], b = b_[i], w = w_[i];
+        float sa2 = a * a, sb2 = b * b;
+        float sa = sin_quarter(a, sa2), ca = cos_quarter(sa2);
+        float sb = sin_quarter(b, sb2), cb = cos_quarter(sb2);
+        float cos_v = sa * ca;
+        cos_v = cos_v * 2.0f;
+        float sin_3b = sb * sb;
+        sin_3b = sin_3b * -4.0f;
+        sin_3b = sin_3b + 3.0f;
+        sin_3b = sin_3b * sb;
+        float z = cos_v * cos_v;
+        z = z * cb;
+        z = w / z;
+        int32_t bits;
+        memcpy(&bits, &z, 4);
+        bits = INV_CBRT_MAGIC - bits / 3;
+        float r;
+        memcpy(&r, &bits, 4);
+        r = inv_cbrt_step(r, z, third32);
+        r = inv_cbrt_step(r, z, third32);
+        double z64 = z, r64 = r;
+        double e = r64 * r64;
+        e = e * r64;
+        e = e * z64;
+        e = -e;
+        e = e + 4.0;
+        r64 = r64 * e;
+        r64 = r64 * THIRD;
+        double x = z64 * r64;
+        x = x * r64;
+        x = x * (double)sin_3b;
+        out[i] = copysignf((float)x, t_low);
+    }
+}
+
 /* simulations.levy._run's prologue and _transform_low, op for op (float32 output). */
 static void block32(int64_t m, const double *restrict u, const double *restrict uw, float *restrict out,
                     const cms_c *c, const int mode) {
@@ -223,6 +351,7 @@ static void block32(int64_t m, const double *restrict u, const double *restrict 
     const float alpha = (float)c->alpha, half_pi = (float)c->half_pi, sin_c = (float)c->sin_c;
     const float refl_c = (float)c->refl_c, cos_c = (float)c->cos_c, cos_off = (float)c->cos_off;
     const float oma = (float)(1.0 - c->alpha);
+    const float third32 = (float)THIRD;
     for (int64_t i = 0; i < m; ++i) {
         double ti = u[i] * 2.0;
         ti = ti - 1.0;
@@ -290,7 +419,9 @@ static void block32(int64_t m, const double *restrict u, const double *restrict 
 void cms_map(int64_t n, const double *u, const double *uw, void *out, const cms_c *c, int mode, int f32) {
     for (int64_t s = 0; s < n; s += B) {
         int64_t m = n - s < B ? n - s : B;
-        if (f32) block32(m, u + s, uw + s, (float *)out + s, c, mode);
+        if (f32 && mode == 4) block32_cube(m, u + s, uw + s, (float *)out + s, c);
+        else if (f32 && mode == 1) block32_cauchy(m, u + s, (float *)out + s, c);
+        else if (f32) block32(m, u + s, uw + s, (float *)out + s, c, mode);
         else block64(m, u + s, uw + s, (double *)out + s, c, mode);
     }
 }
@@ -305,7 +436,9 @@ void cms_sample(int64_t n, mt_t *ev, mt_t *ew, void *out, const cms_c *c, int mo
         mt_words(ev, words, 2 * m);
         to_unit(m, words, u);
         if (mode != 1) { mt_words(ew, words, 2 * m); to_unit(m, words, uw); }
-        if (f32) block32(m, u, uw, (float *)out + s, c, mode);
+        if (f32 && mode == 4) block32_cube(m, u, uw, (float *)out + s, c);
+        else if (f32 && mode == 1) block32_cauchy(m, u, (float *)out + s, c);
+        else if (f32) block32(m, u, uw, (float *)out + s, c, mode);
         else block64(m, u, uw, (double *)out + s, c, mode);
     }
 }
@@ -320,7 +453,8 @@ class MT(ctypes.Structure):
 class Constants(ctypes.Structure):
     """``cms_c``: the Python floats of the torch path's transform (see :func:`constants`)."""
     _fields_ = [(name, ctypes.c_double) for name in
-                ("alpha", "half_pi", "grid_half", "w_min", "pi", "sin_c", "refl_c", "cos_c", "cos_off", "expo")]
+                ("alpha", "half_pi", "grid_half", "w_min", "pi", "sin_c", "refl_c", "cos_c", "cos_off", "expo",
+                 "quarter_pi")]
 
 
 def _capability() -> str | None:
@@ -392,13 +526,17 @@ def write_state(gen: torch.Generator, engine: MT, raw: np.ndarray) -> None:
     gen.set_state(torch.from_numpy(raw))
 
 
-def constants(alpha: float, half_pi: float, grid: float, tiny64: float) -> tuple[Constants, int]:
-    """The transform's scalars, computed as the torch path computes them, and its mode."""
+def constants(alpha: float, half_pi: float, grid: float, tiny64: float,
+              dtype: torch.dtype = torch.float64) -> tuple[Constants, int]:
+    """The transform's scalars, computed as the torch path computes them, and its mode (mode 4,
+    the cube-root form, at alpha = 3/2 in float32)."""
     c = abs(1.0 - alpha)
     values = Constants(alpha, half_pi, grid / 2, -math.log1p(-grid / 2), math.pi, alpha * half_pi,
                        (2.0 - alpha) * half_pi, c, (1.0 - c) * half_pi,
-                       (1.0 - alpha) / alpha if alpha >= tiny64 else 1.0 - alpha)
+                       (1.0 - alpha) / alpha if alpha >= tiny64 else 1.0 - alpha, half_pi / 2)
     mode = 1 if alpha == 1.0 else 2 if alpha > 1.0 else (0 if alpha >= tiny64 else 3)
+    if alpha == 1.5 and dtype == torch.float32:
+        mode = 4
     return values, mode
 
 
@@ -408,7 +546,7 @@ def sample(lib: ctypes.CDLL, alpha: float, n: int, gen: torch.Generator, dtype: 
     dtype=float64)`` calls would leave it (V's uniforms, then W's)."""
     out = torch.empty(n, dtype=dtype, device="cpu")  # not torch's default device: C writes here
     engine, raw = read_state(gen)
-    values, mode = constants(alpha, half_pi, grid, tiny64)
+    values, mode = constants(alpha, half_pi, grid, tiny64, dtype)
     ahead = MT.from_buffer_copy(engine)
     if mode != 1:
         lib.mt_words(ctypes.byref(ahead), None, 2 * n)  # W's uniforms start 2n words later
@@ -427,7 +565,7 @@ def transform(lib: ctypes.CDLL, alpha: float, u: torch.Tensor, uw: torch.Tensor,
     ``_run(alpha, u, uw, out, uniforms=True)`` (the tests compare the two bit for bit)."""
     u, uw = u.contiguous(), uw.contiguous()
     out = torch.empty(u.numel(), dtype=dtype, device="cpu")
-    values, mode = constants(alpha, half_pi, grid, tiny64)
+    values, mode = constants(alpha, half_pi, grid, tiny64, dtype)
     lib.cms_map(u.numel(), u.data_ptr(), uw.data_ptr(), out.data_ptr(), ctypes.byref(values), mode,
                 int(dtype == torch.float32))
     return out
