@@ -84,6 +84,9 @@ _CHUNK = 1 << 16  # elements per transform chunk on the CPU (buffers stay in L2/
 _TINY_ALPHA_64 = 1e-300  # below it the float64 path uses the bracket form (no inf - inf)
 _TINY_ALPHA_32 = 2.0**-64  # below it float32 output is computed in float64 and rounded
 _CUBE_ROOT_ALPHA = 1.5  # float32 output at this alpha takes the cube-root form (no log, no exp)
+# float32 at alpha 1 and 1.5 takes the special forms; off only in the benchmark that times the
+# torch path as it was before them (together with the native kernel, which always takes them)
+_SPECIAL_FORMS = True
 _INVERSE_CBRT_MAGIC = 0x54A21D2A
 _THIRD = 1.0 / 3.0
 _SIN_QUARTER = (-1.0 / 6.0, 1.0 / 120.0, -1.0 / 5040.0, 1.0 / 362880.0)  # x^3 ... x^9, over x
@@ -149,7 +152,7 @@ def _transform_low(alpha: float, t: torch.Tensor, w: torch.Tensor, out: torch.Te
                    buf: _Buffers) -> None:
     """float32 (or other low-precision dtype) CMS on one chunk; see the module docstring for
     why every angle is in (0, pi). ``t`` and ``w`` are float64 scratch (overwritten)."""
-    if out.dtype == torch.float32 and alpha in (1.0, _CUBE_ROOT_ALPHA):
+    if _SPECIAL_FORMS and out.dtype == torch.float32 and alpha in (1.0, _CUBE_ROOT_ALPHA):
         _tan_quarter_form(t, out) if alpha == 1.0 else _cube_root_form(t, w, out)
         return
     m = t.numel()
@@ -334,6 +337,35 @@ def symmetric_stable(
     if native is not None:
         return _native_sample(native, alpha, shape, generator, dtype, scale)
     return sample_torch(alpha, shape, generator=generator, device=device, dtype=dtype, scale=scale)
+
+
+def symmetric_stable_transposed(alpha: float, rows: int, cols: int, dim: int, *,
+                                generator: torch.Generator | None = None,
+                                device: str | torch.device | None = None, dtype: torch.dtype = torch.float32,
+                                out: torch.Tensor | None = None) -> torch.Tensor:
+    """``symmetric_stable(alpha, (rows, cols, dim)).transpose(0, 1).contiguous()``, bit for bit and
+    with the generator left in the same state, shape (cols, rows, dim): the escape simulator's noise
+    block, step-major. On the CPU the native kernel writes each sample straight to its transposed
+    place, into ``out`` when given (a contiguous tensor of rows cols dim elements, reused from block
+    to block: no fresh pages to fault in); elsewhere it is the draw and a transposed copy."""
+    alpha = _check_alpha(alpha)
+    shape = tuple(int(s) for s in (rows, cols, dim))
+    if any(s < 0 for s in shape):
+        raise ValueError(f"rows, cols and dim must be non-negative, got {shape}")
+    if device is None:
+        device = generator.device if generator is not None else torch.device("cpu")
+    n = math.prod(shape)
+    native = _native_kernel(device, generator, dtype)
+    if native is not None and not (dtype == torch.float32 and alpha < _TINY_ALPHA_32):
+        gen = generator if generator is not None else torch.default_generator
+        flat = None if out is None else out.view(-1)
+        x = levy_native.sample(native, alpha, n, gen, dtype, half_pi=_HALF_PI, grid=_GRID, tiny64=_TINY_ALPHA_64,
+                               transposed=shape, out=flat)
+        return x.view(shape[1], shape[0], shape[2])
+    x = symmetric_stable(alpha, shape, generator=generator, device=device, dtype=dtype).transpose(0, 1)
+    if out is None:
+        return x.contiguous()
+    return out.view(shape[1], shape[0], shape[2]).copy_(x)
 
 
 def sample_torch(alpha: float, shape: tuple[int, ...], *, generator: torch.Generator | None,

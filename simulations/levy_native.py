@@ -428,18 +428,68 @@ void cms_map(int64_t n, const double *u, const double *uw, void *out, const cms_
 
 /* n samples: V's uniforms from ev, W's from ew (the caller set ew 2n words ahead of ev). At mode 1
    W is not used, and its words are skipped by the caller. */
-void cms_sample(int64_t n, mt_t *ev, mt_t *ew, void *out, const cms_c *c, int mode, int f32) {
+/* one block of m samples from the two engines into out (float or double) */
+static void sample_block(int64_t m, mt_t *ev, mt_t *ew, void *out, const cms_c *c, int mode, int f32) {
     uint32_t words[2 * B];
     double u[B], uw[B];
+    mt_words(ev, words, 2 * m);
+    to_unit(m, words, u);
+    if (mode != 1) { mt_words(ew, words, 2 * m); to_unit(m, words, uw); }
+    if (f32 && mode == 4) block32_cube(m, u, uw, (float *)out, c);
+    else if (f32 && mode == 1) block32_cauchy(m, u, (float *)out, c);
+    else if (f32) block32(m, u, uw, (float *)out, c, mode);
+    else block64(m, u, uw, (double *)out, c, mode);
+}
+
+void cms_sample(int64_t n, mt_t *ev, mt_t *ew, void *out, const cms_c *c, int mode, int f32) {
     for (int64_t s = 0; s < n; s += B) {
         int64_t m = n - s < B ? n - s : B;
-        mt_words(ev, words, 2 * m);
-        to_unit(m, words, u);
-        if (mode != 1) { mt_words(ew, words, 2 * m); to_unit(m, words, uw); }
-        if (f32 && mode == 4) block32_cube(m, u, uw, (float *)out + s, c);
-        else if (f32 && mode == 1) block32_cauchy(m, u, (float *)out + s, c);
-        else if (f32) block32(m, u, uw, (float *)out + s, c, mode);
-        else block64(m, u, uw, (double *)out + s, c, mode);
+        sample_block(m, ev, ew, f32 ? (void *)((float *)out + s) : (void *)((double *)out + s), c, mode, f32);
+    }
+}
+
+/* cms_sample of a (rows, cols, dim) draw, stored as (cols, rows, dim): sample s of the draw order,
+   s = (i cols + j) dim + k, goes to out[(j rows + i) dim + k]. The same values as a transposed copy,
+   without writing the draw order first (one pass less, and no second array). */
+#define DEFINE_SCATTER(name, T)                                                                       \
+    static void name(int64_t m, const T *restrict src, T *restrict out, int64_t rows, int64_t cols,   \
+                     int64_t dim, int64_t *i, int64_t *j, int64_t *k) {                              \
+        for (int64_t q = 0; q < m; ++q) {                                                             \
+            out[(*j * rows + *i) * dim + *k] = src[q];                                                \
+            if (++*k == dim) { *k = 0; if (++*j == cols) { *j = 0; ++*i; } }                        \
+        }                                                                                             \
+    }
+DEFINE_SCATTER(scatter32, float)
+DEFINE_SCATTER(scatter64, double)
+
+void cms_sample_transposed(int64_t rows, int64_t cols, int64_t dim, mt_t *ev, mt_t *ew, void *out,
+                           const cms_c *c, int mode, int f32) {
+    double block[B];
+    int64_t n = rows * cols * dim, i = 0, j = 0, k = 0;
+    if (dim == 1 && cols <= B) {  /* whole paths per block: the writes of one step are contiguous */
+        const int64_t per = B / cols;
+        for (int64_t i0 = 0; i0 < rows; i0 += per) {
+            int64_t p = rows - i0 < per ? rows - i0 : per;
+            sample_block(p * cols, ev, ew, block, c, mode, f32);
+            for (int64_t jj = 0; jj < cols; ++jj) {
+                if (f32) {
+                    const float *src = (const float *)block + jj;
+                    float *dst = (float *)out + jj * rows + i0;
+                    for (int64_t q = 0; q < p; ++q) dst[q] = src[q * cols];
+                } else {
+                    const double *src = block + jj;
+                    double *dst = (double *)out + jj * rows + i0;
+                    for (int64_t q = 0; q < p; ++q) dst[q] = src[q * cols];
+                }
+            }
+        }
+        return;
+    }
+    for (int64_t s = 0; s < n; s += B) {
+        int64_t m = n - s < B ? n - s : B;
+        sample_block(m, ev, ew, block, c, mode, f32);
+        if (f32) scatter32(m, (const float *)block, (float *)out, rows, cols, dim, &i, &j, &k);
+        else scatter64(m, block, (double *)out, rows, cols, dim, &i, &j, &k);
     }
 }
 """
@@ -477,7 +527,8 @@ def _declare(lib: ctypes.CDLL) -> None:
     lib.mt_uniform.argtypes = [vp, i64, vp]
     lib.cms_map.argtypes = [i64, vp, vp, vp, vp, ctypes.c_int, ctypes.c_int]
     lib.cms_sample.argtypes = [i64, vp, vp, vp, vp, ctypes.c_int, ctypes.c_int]
-    for fn in (lib.mt_words, lib.mt_uniform, lib.cms_map, lib.cms_sample):
+    lib.cms_sample_transposed.argtypes = [i64, i64, i64, vp, vp, vp, vp, ctypes.c_int, ctypes.c_int]
+    for fn in (lib.mt_words, lib.mt_uniform, lib.cms_map, lib.cms_sample, lib.cms_sample_transposed):
         fn.restype = None
 
 
@@ -541,17 +592,30 @@ def constants(alpha: float, half_pi: float, grid: float, tiny64: float,
 
 
 def sample(lib: ctypes.CDLL, alpha: float, n: int, gen: torch.Generator, dtype: torch.dtype, *,
-           half_pi: float, grid: float, tiny64: float) -> torch.Tensor:
+           half_pi: float, grid: float, tiny64: float, transposed: tuple[int, int, int] | None = None,
+           out: torch.Tensor | None = None) -> torch.Tensor:
     """n samples (flat, float32 or float64) from ``gen``, which ends where two ``torch.rand(n,
-    dtype=float64)`` calls would leave it (V's uniforms, then W's)."""
-    out = torch.empty(n, dtype=dtype, device="cpu")  # not torch's default device: C writes here
+    dtype=float64)`` calls would leave it (V's uniforms, then W's). With ``transposed`` = (rows,
+    cols, dim), n = rows cols dim and the draw is stored as (cols, rows, dim) (its transpose(0, 1),
+    contiguous). ``out``: a contiguous CPU tensor of n elements and ``dtype`` to write into."""
+    if out is None:
+        out = torch.empty(n, dtype=dtype, device="cpu")  # not torch's default device: C writes here
+    elif not (out.is_contiguous() and out.numel() == n and out.dtype == dtype and out.device.type == "cpu"):
+        raise ValueError(f"out must be a contiguous CPU {dtype} tensor of {n} elements")
     engine, raw = read_state(gen)
     values, mode = constants(alpha, half_pi, grid, tiny64, dtype)
     ahead = MT.from_buffer_copy(engine)
     if mode != 1:
         lib.mt_words(ctypes.byref(ahead), None, 2 * n)  # W's uniforms start 2n words later
-    lib.cms_sample(n, ctypes.byref(engine), ctypes.byref(ahead), out.data_ptr(), ctypes.byref(values), mode,
-                   int(dtype == torch.float32))
+    if transposed is None:
+        lib.cms_sample(n, ctypes.byref(engine), ctypes.byref(ahead), out.data_ptr(), ctypes.byref(values), mode,
+                       int(dtype == torch.float32))
+    else:
+        rows, cols, dim = transposed
+        if rows * cols * dim != n:
+            raise ValueError(f"transposed shape {transposed} does not hold {n} samples")
+        lib.cms_sample_transposed(rows, cols, dim, ctypes.byref(engine), ctypes.byref(ahead), out.data_ptr(),
+                                  ctypes.byref(values), mode, int(dtype == torch.float32))
     if mode == 1:  # W is drawn but unused at alpha = 1, as in torch: its 2n words follow V's
         lib.mt_words(ctypes.byref(engine), None, 2 * n)
         ahead = engine

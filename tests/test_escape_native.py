@@ -73,15 +73,6 @@ def test_native_step_on_a_noise_table():
                  simulate(config, "adamomentum", noise=TableNoise(table), native=False))
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("shape", [(1, 1, 1), (7, 5, 1), (300, 64, 2), (3, 129, 5)])
-def test_step_major_is_the_transposed_copy(shape, dtype):
-    draws = torch.randn(shape, generator=torch.Generator().manual_seed(1), dtype=dtype)
-    out = native.step_major(draws)
-    assert out.shape == (shape[1], shape[0], shape[2]) and out.is_contiguous()
-    assert torch.equal(out, draws.transpose(0, 1).contiguous())
-
-
 CPU = torch.device("cpu")
 
 

@@ -101,3 +101,33 @@ def test_a_bad_shape_draws_nothing_and_the_default_device_is_not_used():
     finally:
         torch.set_default_device(None)
     assert x.device.type == "cpu" and bool(torch.isfinite(x).all())
+
+
+@pytest.mark.parametrize("dtype", (torch.float32, torch.float64))
+@pytest.mark.parametrize("alpha", (0.7, 1.0, 1.5, 1.95, 1e-20))
+@pytest.mark.parametrize("shape", [(0, 4, 1), (1, 1, 1), (7, 5, 3), (1025, 3, 2), (333, 64, 1), (5, 1025, 1),
+                                   (3, 2048, 1)])
+def test_the_transposed_draw_is_the_draw_transposed_bit_for_bit(shape, alpha, dtype):
+    """The escape simulator's noise block: written step-major by the kernel (whole paths per block
+    where dim = 1, a scatter otherwise), the same bits and generator state as the draw and a copy."""
+    ours, torchs = _generators(sum(shape) + int(alpha * 100), burn=5)
+    n = math.prod(shape)
+    buffer = torch.full((n + 3,), 7.0, dtype=dtype)
+    x = levy.symmetric_stable_transposed(alpha, *shape, generator=ours, dtype=dtype, out=buffer[:n])
+    y = sample_torch(alpha, shape, generator=torchs, device="cpu", dtype=dtype).transpose(0, 1).contiguous()
+    assert x.shape == (shape[1], shape[0], shape[2]) and x.is_contiguous() and _same(x, y)
+    assert (n == 0 or x.data_ptr() == buffer.data_ptr()) and bool((buffer[n:] == 7.0).all())  # in place only
+    assert torch.equal(ours.get_state(), torchs.get_state())
+
+
+def test_the_transposed_draw_without_the_kernel_and_a_bad_buffer(monkeypatch):
+    ours, torchs = _generators(4, burn=0)
+    expected = symmetric_stable(1.5, (9, 4, 2), generator=torchs).transpose(0, 1).contiguous()
+    monkeypatch.setattr(levy, "_native_kernel", lambda *args: None)
+    out = torch.empty(72)
+    assert torch.equal(levy.symmetric_stable_transposed(1.5, 9, 4, 2, generator=ours, out=out), expected)
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="contiguous CPU"):
+        levy.symmetric_stable_transposed(1.5, 9, 4, 2, generator=ours, out=torch.empty(71))
+    with pytest.raises(ValueError, match="non-negative"):
+        levy.symmetric_stable_transposed(1.5, -1, 4, 2, generator=ours)

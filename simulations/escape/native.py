@@ -169,18 +169,6 @@ void NAME(const step_c *c, T *restrict theta, const T *restrict xi, T *restrict 
     }                                                                                             \
 }
 
-/* (rows, block, dim) -> (block, rows, dim), read in order: each step's noise contiguous. The
-   writes go to one stream per step of the block, each sequential, so it stays in cache. */
-#define DEFINE_STEP_MAJOR(NAME, T)                                                                \
-void NAME(const T *restrict src, T *restrict dst, int64_t rows, int64_t block, int64_t dim) {     \
-    for (int64_t r = 0; r < rows; ++r)                                                            \
-        for (int64_t j = 0; j < block; ++j)                                                       \
-            for (int64_t d = 0; d < dim; ++d)                                                     \
-                dst[(j * rows + r) * dim + d] = src[(r * block + j) * dim + d];                   \
-}
-DEFINE_STEP_MAJOR(step_major_f32, float)
-DEFINE_STEP_MAJOR(step_major_f64, double)
-
 DEFINE_STEP(escape_step_f32, float, vmsSqrt)
 DEFINE_STEP(escape_step_f64, double, vmdSqrt)
 """
@@ -200,22 +188,6 @@ def _declare(lib: ctypes.CDLL) -> None:
     for fn in (lib.escape_step_f32, lib.escape_step_f64):
         fn.argtypes = [ctypes.c_void_p] * 10
         fn.restype = None
-    for fn in (lib.step_major_f32, lib.step_major_f64):
-        fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64]
-        fn.restype = None
-
-
-def step_major(draws: torch.Tensor) -> torch.Tensor:
-    """``draws.transpose(0, 1).contiguous()`` for a (rows, block, dim) tensor, the same values; on
-    the CPU in one pass in reading order (torch's copy reads one cache line per element here)."""
-    lib = kernel() if draws.device.type == "cpu" and draws.dtype in (torch.float32, torch.float64) else None
-    if lib is None or not draws.is_contiguous() or draws.dim() != 3:
-        return draws.transpose(0, 1).contiguous()
-    rows, block, dim = draws.shape
-    out = torch.empty((block, rows, dim), dtype=draws.dtype, device=draws.device)
-    fn = lib.step_major_f32 if draws.dtype == torch.float32 else lib.step_major_f64
-    fn(draws.data_ptr(), out.data_ptr(), rows, block, dim)
-    return out
 
 
 @functools.cache

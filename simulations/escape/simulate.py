@@ -59,7 +59,7 @@ import torch
 
 from simulations.escape import native as escape_native
 from simulations.escape.problems import basin_grad, basin_value, inside
-from simulations.levy import symmetric_stable
+from simulations.levy import symmetric_stable_transposed
 from simulations.runtime import generator, resolve_device, resolve_dtype
 from theory.family import Hyper, Member, State, denominator
 from theory.names import resolve
@@ -79,15 +79,18 @@ class FreshNoise:
                  block: int = 1):
         self.alpha, self.gen, self.device, self.dtype, self.block = alpha, gen, device, dtype, block
         self._cache = None
+        self._buffer = None  # reused from block to block (each step's slice is used within its step)
 
     def __call__(self, step: int, ids: torch.Tensor, dim: int) -> torch.Tensor:
         j = (step - 1) % self.block
         if j == 0 or self._cache is None or self._cache.shape[1] != ids.numel():
-            draws = symmetric_stable(self.alpha, (ids.numel(), self.block, dim), generator=self.gen,
-                                     device=self.device, dtype=self.dtype)
+            n = ids.numel() * self.block * dim
+            if self._buffer is None or self._buffer.numel() < n:
+                self._buffer = torch.empty(n, device=self.device, dtype=self.dtype)
             # step-major, so each step's noise is contiguous (a row-major slice [:, j] touches one
-            # cache line per row); the same values as drawn
-            self._cache = escape_native.step_major(draws)
+            # cache line per row); the same values as drawn, (rows, block, dim) transposed
+            self._cache = symmetric_stable_transposed(self.alpha, ids.numel(), self.block, dim, generator=self.gen,
+                                                      device=self.device, dtype=self.dtype, out=self._buffer[:n])
         return self._cache[j]
 
 
