@@ -249,16 +249,19 @@ static inline float cos_quarter(float s) {
     return p + 1.0f;
 }
 
-/* one Newton step r (4 - z r^3) / 3 towards z^(-1/3), in float32 */
-static inline float inv_cbrt_step(float r, float z, float third32) {
-    float e = r * r;
-    e = e * r;
-    e = e * z;
-    e = -e;
-    e = e + 4.0f;
-    r = r * e;
-    return r * third32;
-}
+/* one Newton step r (4 - z r^3) / 3 towards z^(-1/3), in T (levy._inverse_cbrt_step) */
+#define DEFINE_INV_CBRT_STEP(name, T)                                                               \
+    static inline T name(T r, T z, T third) {                                                      \
+        T e = r * r;                                                                                \
+        e = e * r;                                                                                  \
+        e = e * z;                                                                                  \
+        e = -e;                                                                                     \
+        e = e + (T)4.0;                                                                             \
+        r = r * e;                                                                                  \
+        return r * third;                                                                           \
+    }
+DEFINE_INV_CBRT_STEP(inv_cbrt_step, float)
+DEFINE_INV_CBRT_STEP(inv_cbrt_step64, double)
 
 /* levy._quarter_angles: t = 2u - 1 in float32, a = h/2 and b = min(|t|, 1) pi/4 (both in [0, pi/4]) */
 static void quarter_angles(int64_t m, const double *restrict u, const cms_c *c, float *restrict t_low,
@@ -328,14 +331,7 @@ static void block32_cube(int64_t m, const double *restrict u, const double *rest
         memcpy(&r, &bits, 4);
         r = inv_cbrt_step(r, z, third32);
         r = inv_cbrt_step(r, z, third32);
-        double z64 = z, r64 = r;
-        double e = r64 * r64;
-        e = e * r64;
-        e = e * z64;
-        e = -e;
-        e = e + 4.0;
-        r64 = r64 * e;
-        r64 = r64 * THIRD;
+        double z64 = z, r64 = inv_cbrt_step64(r, z, THIRD);
         double x = z64 * r64;
         x = x * r64;
         x = x * (double)sin_3b;
