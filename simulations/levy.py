@@ -25,7 +25,8 @@ V ~ U(-pi/2, pi/2), W ~ Exp(1); at alpha = 1 it is tan(V). The tail of X comes f
 
 Angles stay inside (0, pi), so every sine is positive and every log finite (no NaN):
 
-* float64 output (bit-identical to the sampler before issue 13): for alpha > 1 the angle
+* float64 output in the general form (bit-identical to the sampler before issue 13; every alpha
+  but 1 and 3/2, and those two with ``_SPECIAL_FORMS`` off): for alpha > 1 the angle
   fl(fl(alpha h) + fl((2 - alpha) pi/2)) has exact value at most alpha H + (2 - alpha) H = 2H =
   fl(pi) (H = fl(pi/2) >= h, 2 - alpha exact) plus two half-ulp roundings (<= 2.2e-16 + 1.1e-16),
   so it rounds to at most nextafter(fl(pi)), which is above pi (sin < 0, the NaN of issue 13).
@@ -45,14 +46,19 @@ Angles stay inside (0, pi), so every sine is positive and every log finite (no N
   V = 0), so there is no inf - inf, hence no NaN, for any alpha > 0. float32 output for
   alpha < 2^-64 is computed in float64 and rounded (float32(alpha) would underflow).
 
-float32 output at alpha = 3/2 (the escape experiments' default) takes an exact special form of the
-same map (:func:`_cube_root_form`): the exponents are 2/3 and 1/3, so with b = |V|/2 and
-a = h/2, X = sign(V) sin 3b cbrt(W / (cos b cos^2 V)), sin 3b = sin b (3 - 4 sin^2 b) and
-cos V = 2 sin a cos a, with a, b in [0, pi/4] where short Taylor polynomials are exact to float32,
-and a cube root by Newton steps: no log and no exp, the same uniforms and law, each sample within a
-few float32 ulps of the exact map (tests/test_levy.py; the general float32 form's logs and exp are
-less accurate in the tail). Its values differ in the last bits from the general form's, so float32
-runs at alpha = 1.5 are not bit-identical to those made before this form (float64 is unchanged).
+At alpha = 3/2 (the escape experiments' default) and alpha = 1, float32 and float64 output take
+exact special forms of the same map (:func:`_cube_root_form`, :func:`_tan_quarter_form`): at 3/2
+the exponents are 2/3 and 1/3, so with b = |V|/2 and a = h/2, X = sign(V) sin 3b
+cbrt(W / (cos b cos^2 V)), sin 3b = sin b (3 - 4 sin^2 b) and cos V = 2 sin a cos a; at 1,
+X = tan V = sign(V) sin b cos b / (sin a cos a). a and b lie in [0, pi/4], where Taylor polynomials
+(to x^9 / x^10 in float32, x^17 / x^16 in float64) are exact to the dtype, and the cube root is a
+bit guess and Newton steps: no library sine, log or exp, the same uniforms and law, each sample
+within a few ulps of the exact map (tests/test_levy.py; the general forms' logs and exp are less
+accurate in the tail, and the general float64 form has no relative accuracy near V = 0, where it
+forms V as pi/2 - h). Their values differ in the last bits from the general form's, so runs at
+alpha = 1 and 1.5 are not bit-identical to those made before these forms; ``_SPECIAL_FORMS = False``
+gives the general form (and the earlier stream) back. Every angle is a polynomial argument in
+[0, pi/4] and every factor is positive and bounded, so there is no NaN and no inf here either.
 
 +-inf appears only where the exact sample exceeds the dtype's range, which is a property of the
 law, not of the arithmetic: P(|X| > x) ~ (2 c_alpha / alpha) x^-alpha, which at float32's 3.4e38
@@ -65,8 +71,9 @@ place, out=), so a large call pays the page faults of its two uniform tensors an
 and each chunk's temporaries stay in cache. float32 does the angle arithmetic and the
 transcendentals in float32 after forming h, t and W in float64. On the CPU the native kernel of
 :mod:`simulations.levy_native` does the same per block of 1024 samples, drawing the uniforms from the
-generator's own Mersenne Twister state and calling the same MKL and SLEEF functions as torch: bit for
-bit the torch path (:func:`sample_torch`, which every other device and dtype runs).
+generator's own Mersenne Twister state and calling the same MKL and SLEEF functions as torch (and
+the same polynomial operations in the special forms): bit for bit the torch path
+(:func:`sample_torch`, which every other device and dtype runs).
 """
 from __future__ import annotations
 
@@ -83,14 +90,20 @@ _GRID = 2.0**-53  # spacing of torch.rand in float64
 _CHUNK = 1 << 16  # elements per transform chunk on the CPU (buffers stay in L2/L3)
 _TINY_ALPHA_64 = 1e-300  # below it the float64 path uses the bracket form (no inf - inf)
 _TINY_ALPHA_32 = 2.0**-64  # below it float32 output is computed in float64 and rounded
-_CUBE_ROOT_ALPHA = 1.5  # float32 output at this alpha takes the cube-root form (no log, no exp)
-# float32 at alpha 1 and 1.5 takes the special forms; off only in the benchmark that times the
-# torch path as it was before them (together with the native kernel, which always takes them)
+_CUBE_ROOT_ALPHA = 1.5  # output at this alpha takes the cube-root form (no log, no exp)
+# alpha 1 and 1.5 take the special forms in float32 and float64. Off, both the torch path and the
+# native kernel take the general form: the float64 stream the recorded runs were made with
+# (tests/test_records_regression.py) and the benchmark's before-issue-13 reference.
 _SPECIAL_FORMS = True
 _INVERSE_CBRT_MAGIC = 0x54A21D2A
 _THIRD = 1.0 / 3.0
-_SIN_QUARTER = (-1.0 / 6.0, 1.0 / 120.0, -1.0 / 5040.0, 1.0 / 362880.0)  # x^3 ... x^9, over x
-_COS_QUARTER = (-1.0 / 2.0, 1.0 / 24.0, -1.0 / 720.0, 1.0 / 40320.0, -1.0 / 3628800.0)  # x^2 ... x^10
+# Taylor coefficients of sin x / x - 1 (x^2 ... ) and cos x - 1 (x^2 ...) on [0, pi/4], as many as
+# the dtype needs: float32 to x^9 and x^10, float64 to x^17 and x^16 (the next terms are below
+# 2.5e-9 / 1.2e-10 and 1.2e-19 / 2.8e-18 relative there)
+_SIN_QUARTER = {torch.float32: tuple((-1) ** k / math.factorial(2 * k + 1) for k in range(1, 5)),
+                torch.float64: tuple((-1) ** k / math.factorial(2 * k + 1) for k in range(1, 9))}
+_COS_QUARTER = {torch.float32: tuple((-1) ** k / math.factorial(2 * k) for k in range(1, 6)),
+                torch.float64: tuple((-1) ** k / math.factorial(2 * k) for k in range(1, 9))}
 
 
 def _check_alpha(alpha: float) -> float:
@@ -120,8 +133,12 @@ class _Buffers:
 def _transform64(alpha: float, t: torch.Tensor, w: torch.Tensor, out: torch.Tensor,
                  buf: _Buffers) -> None:
     """float64 CMS on one chunk: ``t`` = V/(pi/2) and ``w`` = W (float64, both overwritten as
-    scratch), result into ``out``. The arithmetic is the pre-issue-13 float64 sampler's, op for op
-    (bit-identical), plus the NaN-only clamp proved in the module docstring."""
+    scratch), result into ``out``. At alpha 1 and 3/2 the special forms (with ``_SPECIAL_FORMS``);
+    otherwise the arithmetic is the pre-issue-13 float64 sampler's, op for op (bit-identical), plus
+    the NaN-only clamp proved in the module docstring."""
+    if _SPECIAL_FORMS and alpha in (1.0, _CUBE_ROOT_ALPHA):
+        _tan_quarter_form(t, out) if alpha == 1.0 else _cube_root_form(t, w, out)
+        return
     m = t.numel()
     sign = torch.sign(t, out=buf.f64(0, m))
     h = torch.abs(t, out=buf.f64(2, m))  # |t|; t is dead from here (``out`` may alias it)
@@ -188,44 +205,55 @@ def _transform_low(alpha: float, t: torch.Tensor, w: torch.Tensor, out: torch.Te
 
 
 def _sin_quarter(x: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
-    """sin x for 0 <= x <= pi/4 in float32: its Taylor polynomial to x^9 (the next term is below
-    2.5e-9 relative there), Horner in x^2, as the native kernel's ``sin_quarter``."""
-    p = torch.mul(x2, _SIN_QUARTER[-1])
-    for coefficient in reversed(_SIN_QUARTER[:-1]):
+    """sin x for 0 <= x <= pi/4 in x's dtype (float32 or float64): its Taylor polynomial
+    (``_SIN_QUARTER``), Horner in x2 = x^2, as the native kernel's ``sin_quarter``."""
+    coefficients = _SIN_QUARTER[x.dtype]
+    p = torch.mul(x2, coefficients[-1])
+    for coefficient in reversed(coefficients[:-1]):
         p.add_(coefficient).mul_(x2)
     return p.mul_(x).add_(x)
 
 
 def _cos_quarter(x2: torch.Tensor) -> torch.Tensor:
-    """cos x for 0 <= x <= pi/4 in float32 from x2 = x^2: its Taylor polynomial to x^10 (the next
-    term is below 1.2e-10 relative), as the native kernel's ``cos_quarter``."""
-    p = torch.mul(x2, _COS_QUARTER[-1])
-    for coefficient in reversed(_COS_QUARTER[:-1]):
+    """cos x for 0 <= x <= pi/4 from x2 = x^2: its Taylor polynomial (``_COS_QUARTER``), as the
+    native kernel's ``cos_quarter``."""
+    coefficients = _COS_QUARTER[x2.dtype]
+    p = torch.mul(x2, coefficients[-1])
+    for coefficient in reversed(coefficients[:-1]):
         p.add_(coefficient).mul_(x2)
     return p.add_(1.0)
 
 
 def _inverse_cbrt_step(r: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """One Newton step r (4 - z r^3) / 3 towards z^(-1/3), in r's dtype, in place."""
+    """One Newton step r (4 - z r^3) / 3 towards z^(-1/3), in r's dtype, in place (relative error
+    e -> about -2 e^2)."""
     e = torch.mul(r, r).mul_(r).mul_(z).neg_().add_(4.0)
     return r.mul_(e).mul_(_THIRD)
 
 
-def _quarter_angles(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """float32 t, a = h/2 (h = pi/2 - |V|, formed in float64 as in the general form) and
-    b = |V|/2, both in [0, pi/4] (|t| >= 1 is read as V = +-pi/2). ``t`` (float64) is overwritten."""
-    t_low = torch.empty(t.numel(), dtype=torch.float32, device=t.device).copy_(t)
-    a = t.abs_().neg_().add_(1.0).clamp_(min=_GRID / 2).mul_(_HALF_PI / 2).to(torch.float32)
+def _inverse_cbrt_refine(r: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """The same Newton step as r + r (1 - z r^3) / 3, in place: the correction is small, so the
+    rounding of 1/3 (a 2^-54 relative bias in every r of the multiplicative form, 2^-53 in z r^2)
+    does not reach r; the float64 steps of the cube-root form."""
+    e = torch.mul(r, r).mul_(r).mul_(z).neg_().add_(1.0)
+    return r.add_(e.mul_(r).mul_(_THIRD))
+
+
+def _quarter_angles(t: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """t, a = h/2 (h = pi/2 - |V|, formed in float64 as in the general form) and b = |V|/2 in
+    ``dtype``, a and b in [0, pi/4] (|t| >= 1 is read as V = +-pi/2). ``t`` (float64) is overwritten."""
+    t_low = torch.empty(t.numel(), dtype=dtype, device=t.device).copy_(t)
+    a = t.abs_().neg_().add_(1.0).clamp_(min=_GRID / 2).mul_(_HALF_PI / 2).to(dtype)
     b = t_low.abs().clamp_(max=1.0).mul_(_HALF_PI / 2)
     return t_low, a, b
 
 
 def _tan_quarter_form(t: torch.Tensor, out: torch.Tensor) -> None:
-    """float32 output at alpha = 1 on one chunk: X = tan V = sign(V) sin b cos b / (sin a cos a)
-    (sin|V| = 2 sin b cos b, cos V = sin h = 2 sin a cos a), with the polynomials of
-    :func:`_sin_quarter`: two uniforms' worth of work without a library sine, each factor free of
-    cancellation (sin b small near V = 0, sin a near the tail), the quotient within a few ulps."""
-    t_low, a, b = _quarter_angles(t)
+    """float32 or float64 output at alpha = 1 on one chunk: X = tan V = sign(V) sin b cos b /
+    (sin a cos a) (sin|V| = 2 sin b cos b, cos V = sin h = 2 sin a cos a), with the polynomials of
+    :func:`_sin_quarter`: no library sine, each factor free of cancellation (sin b small near V = 0,
+    sin a near the tail), the quotient within a few ulps. ``t`` may alias ``out``."""
+    t_low, a, b = _quarter_angles(t, out.dtype)
     a2, b2 = a * a, b * b
     num = _sin_quarter(b, b2).mul_(_cos_quarter(b2))
     den = _sin_quarter(a, a2).mul_(_cos_quarter(a2))
@@ -233,31 +261,37 @@ def _tan_quarter_form(t: torch.Tensor, out: torch.Tensor) -> None:
 
 
 def _cube_root_form(t: torch.Tensor, w: torch.Tensor, out: torch.Tensor) -> None:
-    """float32 output at alpha = 3/2 on one chunk (``t`` = V/(pi/2), ``w`` = W, float64 scratch).
+    """float32 or float64 output at alpha = 3/2 on one chunk (``t`` = V/(pi/2), ``w`` = W, float64
+    scratch; ``t`` may alias ``out``).
 
     At alpha = 3/2 the CMS exponents are 1/alpha = 2/3 and (alpha - 1)/alpha = 1/3, so with
     b = |V|/2 and a = h/2 = pi/4 - b, X = sign(V) sin(3b) cbrt(W / (cos b cos^2 V)): no log, no
     exp, and every factor without cancellation: sin 3b = sin b (3 - 4 sin^2 b) keeps relative
     accuracy near V = 0, cos V = sin h = 2 sin a cos a near |V| = pi/2 (the tail), and cos b is in
-    [0.707, 1]. a and b lie in [0, pi/4], where short Taylor polynomials are float32-exact
+    [0.707, 1]. a and b lie in [0, pi/4], where short Taylor polynomials are exact to the dtype
     (:func:`_sin_quarter`). z = W / (cos b cos^2 V) is in [5e-17, 7e33], a normal float32; its
-    inverse cube root r takes two Newton steps in float32 from the bit guess (relative error below
-    3.5%) and one in float64, and X = sin(3b) z r^2 is formed in float64 and rounded once (the
-    cube root alone is within 0.51 ulp). No NaN, no inf: every factor is bounded away from 0 and
-    from overflow. ``t`` and ``w`` are overwritten."""
-    t_low, a, b = _quarter_angles(t)
-    w_low = w.clamp_(min=-math.log1p(-_GRID / 2)).to(torch.float32)
+    inverse cube root r starts from the bit guess of float32(z) (relative error below 3.5%) and takes
+    two Newton steps in float32 (error ~1e-5), then one (float32 output) or two (float64) in float64
+    (:func:`_inverse_cbrt_refine`), and
+    X = sin(3b) z r^2 is formed in float64 (and rounded once to float32). No NaN, no inf: every
+    factor is bounded away from 0 and from overflow. ``t`` and ``w`` are overwritten."""
+    dtype = out.dtype
+    t_low, a, b = _quarter_angles(t, dtype)
+    w_low = w.clamp_(min=-math.log1p(-_GRID / 2)).to(dtype)
     a2, b2 = a * a, b * b
     cos_v = _sin_quarter(a, a2).mul_(_cos_quarter(a2)).mul_(2.0)
     sin_b = _sin_quarter(b, b2)
     sin_3b = torch.mul(sin_b, sin_b).mul_(-4.0).add_(3.0).mul_(sin_b)
     z = cos_v.mul_(cos_v).mul_(_cos_quarter(b2))
     z = torch.div(w_low, z, out=z)
-    bits = torch.div(z.view(torch.int32), 3, rounding_mode="trunc").neg_().add_(_INVERSE_CBRT_MAGIC)
+    z32 = z if dtype == torch.float32 else z.float()
+    bits = torch.div(z32.view(torch.int32), 3, rounding_mode="trunc").neg_().add_(_INVERSE_CBRT_MAGIC)
     r = bits.view(torch.float32)  # Lomont's guess of z^(-1/3): exponent and mantissa bits / 3
-    _inverse_cbrt_step(_inverse_cbrt_step(r, z), z)
-    z64 = z.double()
-    r64 = _inverse_cbrt_step(r.double(), z64)
+    _inverse_cbrt_step(_inverse_cbrt_step(r, z32), z32)
+    z64 = z.double() if dtype == torch.float32 else z
+    r64 = _inverse_cbrt_refine(r.double(), z64)
+    if dtype == torch.float64:
+        r64 = _inverse_cbrt_refine(r64, z64)
     x64 = z64.mul_(r64).mul_(r64).mul_(sin_3b.double())
     out.copy_(x64).copysign_(t_low)
 
@@ -360,7 +394,7 @@ def symmetric_stable_transposed(alpha: float, rows: int, cols: int, dim: int, *,
         gen = generator if generator is not None else torch.default_generator
         flat = None if out is None else out.view(-1)
         x = levy_native.sample(native, alpha, n, gen, dtype, half_pi=_HALF_PI, grid=_GRID, tiny64=_TINY_ALPHA_64,
-                               transposed=shape, out=flat)
+                               transposed=shape, out=flat, special=_SPECIAL_FORMS)
         return x.view(shape[1], shape[0], shape[2])
     x = symmetric_stable(alpha, shape, generator=generator, device=device, dtype=dtype).transpose(0, 1)
     if out is None:
@@ -397,7 +431,8 @@ def _native_sample(lib, alpha: float, shape: tuple[int, ...], generator: torch.G
     n = math.prod(shape)
     gen = generator if generator is not None else torch.default_generator
     inner = torch.float64 if dtype == torch.float32 and alpha < _TINY_ALPHA_32 else dtype
-    x = levy_native.sample(lib, alpha, n, gen, inner, half_pi=_HALF_PI, grid=_GRID, tiny64=_TINY_ALPHA_64)
+    x = levy_native.sample(lib, alpha, n, gen, inner, half_pi=_HALF_PI, grid=_GRID, tiny64=_TINY_ALPHA_64,
+                           special=_SPECIAL_FORMS)
     x = x.to(dtype).view(shape)
     if scale != 1.0:
         x.mul_(scale)

@@ -22,7 +22,9 @@ What keeps it exact, so that every recorded escape run is unchanged:
   functions are the ones torch calls on the CPU, from the library torch ships (libtorch_cpu):
   MKL's vector math for sin, cos, log and exp (``vm?Sin`` ... with torch's mode, high accuracy),
   and SLEEF's 1.0-ulp ``log1p`` at torch's CPU capability (AVX512 or AVX2). So the samples are
-  bit-identical to the torch path on the same machine (tested), in float32 and float64.
+  bit-identical to the torch path on the same machine (tested), in float32 and float64. The
+  special forms at alpha 1 and 3/2 (levy._tan_quarter_form, levy._cube_root_form) are polynomials,
+  a bit guess and Newton steps, the same operations in the same order, and only SLEEF's log1p.
 
 Where it does not apply (another device, a torch build without MKL, a CPU capability other than
 AVX2/AVX512, no C compiler), :func:`kernel` is None and the sampler keeps its torch path.
@@ -59,6 +61,11 @@ SOURCE = r"""
 #define COS6 ((float)(-1.0 / 720.0))
 #define COS8 ((float)(1.0 / 40320.0))
 #define COS10 ((float)(-1.0 / 3628800.0))
+/* the float64 polynomials' coefficients, to x^17 and x^16: (-1)^k / (2k+1)! and (-1)^k / (2k)! */
+static const double SIN64[8] = {-1.0 / 6, 1.0 / 120, -1.0 / 5040, 1.0 / 362880, -1.0 / 39916800,
+                                1.0 / 6227020800, -1.0 / 1307674368000, 1.0 / 355687428096000};
+static const double COS64[8] = {-1.0 / 2, 1.0 / 24, -1.0 / 720, 1.0 / 40320, -1.0 / 3628800,
+                                1.0 / 479001600, -1.0 / 87178291200, 1.0 / 20922789888000};
 
 /* MKL's vector math in libtorch_cpu, with torch's mode (VML_HA | VML_FTZDAZ_OFF | VML_ERRMODE_IGNORE).
    n is passed as 64 bits: right for ILP64 and, being small and non-negative, for LP64. */
@@ -154,8 +161,10 @@ typedef struct {
     double alpha, half_pi, grid_half, w_min, pi, sin_c, refl_c, cos_c, cos_off, expo, quarter_pi;
 } cms_c;
 
-/* mode: 0 alpha < 1, 1 alpha = 1, 2 alpha > 1, 3 alpha below levy._TINY_ALPHA_64 (the bracket form),
-   4 alpha = 3/2 with float32 output (levy._cube_root_form) */
+/* mode: 0 alpha < 1, 1 alpha = 1, 2 alpha > 1, 3 alpha below levy._TINY_ALPHA_64 (the bracket form)
+   (the general form), 4 alpha = 3/2 (levy._cube_root_form), 5 alpha = 1 (levy._tan_quarter_form).
+   W's uniforms are drawn but not used at alpha = 1 (modes 1 and 5). */
+#define USES_W(mode) ((mode) != 1 && (mode) != 5)
 
 /* simulations.levy._run's prologue and _transform64, op for op, on one block (m <= B). */
 static void block64(int64_t m, const double *restrict u, const double *restrict uw, double *restrict out,
@@ -249,19 +258,39 @@ static inline float cos_quarter(float s) {
     return p + 1.0f;
 }
 
-/* one Newton step r (4 - z r^3) / 3 towards z^(-1/3), in T (levy._inverse_cbrt_step) */
-#define DEFINE_INV_CBRT_STEP(name, T)                                                               \
-    static inline T name(T r, T z, T third) {                                                      \
-        T e = r * r;                                                                                \
-        e = e * r;                                                                                  \
-        e = e * z;                                                                                  \
-        e = -e;                                                                                     \
-        e = e + (T)4.0;                                                                             \
-        r = r * e;                                                                                  \
-        return r * third;                                                                           \
-    }
-DEFINE_INV_CBRT_STEP(inv_cbrt_step, float)
-DEFINE_INV_CBRT_STEP(inv_cbrt_step64, double)
+static inline double sin_quarter64(double x, double s) {
+    double p = s * SIN64[7];
+    for (int k = 6; k >= 0; --k) { p = p + SIN64[k]; p = p * s; }
+    p = p * x;
+    return p + x;
+}
+static inline double cos_quarter64(double s) {
+    double p = s * COS64[7];
+    for (int k = 6; k >= 0; --k) { p = p + COS64[k]; p = p * s; }
+    return p + 1.0;
+}
+
+/* one Newton step r (4 - z r^3) / 3 towards z^(-1/3) in float32 (levy._inverse_cbrt_step) */
+static inline float inv_cbrt_step(float r, float z, float third) {
+    float e = r * r;
+    e = e * r;
+    e = e * z;
+    e = -e;
+    e = e + 4.0f;
+    r = r * e;
+    return r * third;
+}
+/* the same step as r + r (1 - z r^3) / 3 in float64 (levy._inverse_cbrt_refine) */
+static inline double inv_cbrt_refine(double r, double z) {
+    double e = r * r;
+    e = e * r;
+    e = e * z;
+    e = -e;
+    e = e + 1.0;
+    e = e * r;
+    e = e * THIRD;
+    return r + e;
+}
 
 /* levy._quarter_angles: t = 2u - 1 in float32, a = h/2 and b = min(|t|, 1) pi/4 (both in [0, pi/4]) */
 static void quarter_angles(int64_t m, const double *restrict u, const cms_c *c, float *restrict t_low,
@@ -282,7 +311,87 @@ static void quarter_angles(int64_t m, const double *restrict u, const cms_c *c, 
     }
 }
 
-/* levy._tan_quarter_form, op for op: float32 output at alpha = 1 (mode 1). */
+/* levy._quarter_angles in float64: t = 2u - 1, a = h/2 and b = min(|t|, 1) pi/4 */
+static void quarter_angles64(int64_t m, const double *restrict u, const cms_c *c, double *restrict t,
+                             double *restrict a, double *restrict b) {
+    const double grid_half = c->grid_half, quarter_pi = c->quarter_pi;
+    for (int64_t i = 0; i < m; ++i) {
+        double ti = u[i] * 2.0;
+        ti = ti - 1.0;
+        t[i] = ti;
+        double hi = -fabs(ti);
+        hi = hi + 1.0;
+        hi = hi < grid_half ? grid_half : hi;
+        a[i] = hi * quarter_pi;
+        double abs_t = fabs(ti);
+        abs_t = abs_t > 1.0 ? 1.0 : abs_t;
+        b[i] = abs_t * quarter_pi;
+    }
+}
+
+/* levy._tan_quarter_form, op for op: float64 output at alpha = 1 (mode 5). */
+static void block64_cauchy(int64_t m, const double *restrict u, double *restrict out, const cms_c *c) {
+    double t_[B], a_[B], b_[B];
+    quarter_angles64(m, u, c, t_, a_, b_);
+    for (int64_t i = 0; i < m; ++i) {
+        double a = a_[i], b = b_[i];
+        double sa2 = a * a, sb2 = b * b;
+        double num = sin_quarter64(b, sb2) * cos_quarter64(sb2);
+        double den = sin_quarter64(a, sa2) * cos_quarter64(sa2);
+        out[i] = copysign(num / den, t_[i]);
+    }
+}
+
+/* the inverse cube root of levy._cube_root_form: the bit guess of z (a normal float32) and two
+   float32 Newton steps */
+static inline float inv_cbrt_guess(float z, float third32) {
+    int32_t bits;
+    memcpy(&bits, &z, 4);
+    bits = INV_CBRT_MAGIC - bits / 3;
+    float r;
+    memcpy(&r, &bits, 4);
+    r = inv_cbrt_step(r, z, third32);
+    return inv_cbrt_step(r, z, third32);
+}
+
+/* levy._cube_root_form, op for op: float64 output at alpha = 3/2 (mode 4). */
+static void block64_cube(int64_t m, const double *restrict u, const double *restrict uw, double *restrict out,
+                         const cms_c *c) {
+    double w_[B], t_[B], a_[B], b_[B];
+    for (int64_t i = 0; i < m; ++i) w_[i] = -uw[i];
+    log1p_array(m, w_, w_);
+    const float third32 = (float)THIRD;
+    const double w_min = c->w_min;
+    quarter_angles64(m, u, c, t_, a_, b_);
+    for (int64_t i = 0; i < m; ++i) {
+        double wi = -w_[i];
+        w_[i] = wi < w_min ? w_min : wi;
+    }
+    for (int64_t i = 0; i < m; ++i) {
+        double a = a_[i], b = b_[i], w = w_[i];
+        double sa2 = a * a, sb2 = b * b;
+        double sa = sin_quarter64(a, sa2), ca = cos_quarter64(sa2);
+        double sb = sin_quarter64(b, sb2), cb = cos_quarter64(sb2);
+        double cos_v = sa * ca;
+        cos_v = cos_v * 2.0;
+        double sin_3b = sb * sb;
+        sin_3b = sin_3b * -4.0;
+        sin_3b = sin_3b + 3.0;
+        sin_3b = sin_3b * sb;
+        double z = cos_v * cos_v;
+        z = z * cb;
+        z = w / z;
+        float r = inv_cbrt_guess((float)z, third32);
+        double r64 = inv_cbrt_refine(r, z);
+        r64 = inv_cbrt_refine(r64, z);
+        double x = z * r64;
+        x = x * r64;
+        x = x * sin_3b;
+        out[i] = copysign(x, t_[i]);
+    }
+}
+
+/* levy._tan_quarter_form, op for op: float32 output at alpha = 1 (mode 5). */
 static void block32_cauchy(int64_t m, const double *restrict u, float *restrict out, const cms_c *c) {
     float t_low_[B], a_[B], b_[B];
     quarter_angles(m, u, c, t_low_, a_, b_);
@@ -324,14 +433,8 @@ static void block32_cube(int64_t m, const double *restrict u, const double *rest
         float z = cos_v * cos_v;
         z = z * cb;
         z = w / z;
-        int32_t bits;
-        memcpy(&bits, &z, 4);
-        bits = INV_CBRT_MAGIC - bits / 3;
-        float r;
-        memcpy(&r, &bits, 4);
-        r = inv_cbrt_step(r, z, third32);
-        r = inv_cbrt_step(r, z, third32);
-        double z64 = z, r64 = inv_cbrt_step64(r, z, THIRD);
+        float r = inv_cbrt_guess(z, third32);
+        double z64 = z, r64 = inv_cbrt_refine(r, z);
         double x = z64 * r64;
         x = x * r64;
         x = x * (double)sin_3b;
@@ -411,30 +514,35 @@ static void block32(int64_t m, const double *restrict u, const double *restrict 
     for (int64_t i = 0; i < m; ++i) out[i] = copysignf(tmp[i], t_low[i]);
 }
 
+/* one block's transform (m <= B) into out (float or double), by mode and dtype */
+static void block(int64_t m, const double *restrict u, const double *restrict uw, void *out, const cms_c *c,
+                  int mode, int f32) {
+    if (mode == 4) {
+        if (f32) block32_cube(m, u, uw, (float *)out, c); else block64_cube(m, u, uw, (double *)out, c);
+    } else if (mode == 5) {
+        if (f32) block32_cauchy(m, u, (float *)out, c); else block64_cauchy(m, u, (double *)out, c);
+    } else if (f32) block32(m, u, uw, (float *)out, c, mode);
+    else block64(m, u, uw, (double *)out, c, mode);
+}
+
 /* The transform of given uniforms (U for V, U' for W): the torch path's _run(uniforms=True). */
 void cms_map(int64_t n, const double *u, const double *uw, void *out, const cms_c *c, int mode, int f32) {
     for (int64_t s = 0; s < n; s += B) {
         int64_t m = n - s < B ? n - s : B;
-        if (f32 && mode == 4) block32_cube(m, u + s, uw + s, (float *)out + s, c);
-        else if (f32 && mode == 1) block32_cauchy(m, u + s, (float *)out + s, c);
-        else if (f32) block32(m, u + s, uw + s, (float *)out + s, c, mode);
-        else block64(m, u + s, uw + s, (double *)out + s, c, mode);
+        block(m, u + s, uw + s, f32 ? (void *)((float *)out + s) : (void *)((double *)out + s), c, mode, f32);
     }
 }
 
-/* n samples: V's uniforms from ev, W's from ew (the caller set ew 2n words ahead of ev). At mode 1
-   W is not used, and its words are skipped by the caller. */
-/* one block of m samples from the two engines into out (float or double) */
+/* one block of m samples from the two engines into out (float or double): V's uniforms from ev,
+   W's from ew (the caller set ew 2n words ahead of ev). At alpha = 1 W is not used, and its words
+   are skipped by the caller. */
 static void sample_block(int64_t m, mt_t *ev, mt_t *ew, void *out, const cms_c *c, int mode, int f32) {
     uint32_t words[2 * B];
     double u[B], uw[B];
     mt_words(ev, words, 2 * m);
     to_unit(m, words, u);
-    if (mode != 1) { mt_words(ew, words, 2 * m); to_unit(m, words, uw); }
-    if (f32 && mode == 4) block32_cube(m, u, uw, (float *)out, c);
-    else if (f32 && mode == 1) block32_cauchy(m, u, (float *)out, c);
-    else if (f32) block32(m, u, uw, (float *)out, c, mode);
-    else block64(m, u, uw, (double *)out, c, mode);
+    if (USES_W(mode)) { mt_words(ew, words, 2 * m); to_unit(m, words, uw); }
+    block(m, u, uw, out, c, mode, f32);
 }
 
 void cms_sample(int64_t n, mt_t *ev, mt_t *ew, void *out, const cms_c *c, int mode, int f32) {
@@ -574,34 +682,37 @@ def write_state(gen: torch.Generator, engine: MT, raw: np.ndarray) -> None:
 
 
 def constants(alpha: float, half_pi: float, grid: float, tiny64: float,
-              dtype: torch.dtype = torch.float64) -> tuple[Constants, int]:
-    """The transform's scalars, computed as the torch path computes them, and its mode (mode 4,
-    the cube-root form, at alpha = 3/2 in float32)."""
+              special: bool = True) -> tuple[Constants, int]:
+    """The transform's scalars, computed as the torch path computes them, and its mode: with
+    ``special`` (levy._SPECIAL_FORMS), the cube-root form at alpha = 3/2 (mode 4) and the quarter-angle
+    tangent at alpha = 1 (mode 5), in both dtypes; otherwise the general form."""
     c = abs(1.0 - alpha)
     values = Constants(alpha, half_pi, grid / 2, -math.log1p(-grid / 2), math.pi, alpha * half_pi,
                        (2.0 - alpha) * half_pi, c, (1.0 - c) * half_pi,
                        (1.0 - alpha) / alpha if alpha >= tiny64 else 1.0 - alpha, half_pi / 2)
     mode = 1 if alpha == 1.0 else 2 if alpha > 1.0 else (0 if alpha >= tiny64 else 3)
-    if alpha == 1.5 and dtype == torch.float32:
-        mode = 4
+    if special and alpha in (1.0, 1.5):
+        mode = 5 if alpha == 1.0 else 4
     return values, mode
 
 
 def sample(lib: ctypes.CDLL, alpha: float, n: int, gen: torch.Generator, dtype: torch.dtype, *,
            half_pi: float, grid: float, tiny64: float, transposed: tuple[int, int, int] | None = None,
-           out: torch.Tensor | None = None) -> torch.Tensor:
+           out: torch.Tensor | None = None, special: bool = True) -> torch.Tensor:
     """n samples (flat, float32 or float64) from ``gen``, which ends where two ``torch.rand(n,
     dtype=float64)`` calls would leave it (V's uniforms, then W's). With ``transposed`` = (rows,
     cols, dim), n = rows cols dim and the draw is stored as (cols, rows, dim) (its transpose(0, 1),
-    contiguous). ``out``: a contiguous CPU tensor of n elements and ``dtype`` to write into."""
+    contiguous). ``out``: a contiguous CPU tensor of n elements and ``dtype`` to write into.
+    ``special``: levy._SPECIAL_FORMS (see :func:`constants`)."""
     if out is None:
         out = torch.empty(n, dtype=dtype, device="cpu")  # not torch's default device: C writes here
     elif not (out.is_contiguous() and out.numel() == n and out.dtype == dtype and out.device.type == "cpu"):
         raise ValueError(f"out must be a contiguous CPU {dtype} tensor of {n} elements")
     engine, raw = read_state(gen)
-    values, mode = constants(alpha, half_pi, grid, tiny64, dtype)
+    values, mode = constants(alpha, half_pi, grid, tiny64, special)
+    uses_w = alpha != 1.0
     ahead = MT.from_buffer_copy(engine)
-    if mode != 1:
+    if uses_w:
         lib.mt_words(ctypes.byref(ahead), None, 2 * n)  # W's uniforms start 2n words later
     if transposed is None:
         lib.cms_sample(n, ctypes.byref(engine), ctypes.byref(ahead), out.data_ptr(), ctypes.byref(values), mode,
@@ -612,7 +723,7 @@ def sample(lib: ctypes.CDLL, alpha: float, n: int, gen: torch.Generator, dtype: 
             raise ValueError(f"transposed shape {transposed} does not hold {n} samples")
         lib.cms_sample_transposed(rows, cols, dim, ctypes.byref(engine), ctypes.byref(ahead), out.data_ptr(),
                                   ctypes.byref(values), mode, int(dtype == torch.float32))
-    if mode == 1:  # W is drawn but unused at alpha = 1, as in torch: its 2n words follow V's
+    if not uses_w:  # W is drawn but unused at alpha = 1, as in torch: its 2n words follow V's
         lib.mt_words(ctypes.byref(engine), None, 2 * n)
         ahead = engine
     write_state(gen, ahead, raw)
@@ -620,12 +731,12 @@ def sample(lib: ctypes.CDLL, alpha: float, n: int, gen: torch.Generator, dtype: 
 
 
 def transform(lib: ctypes.CDLL, alpha: float, u: torch.Tensor, uw: torch.Tensor, dtype: torch.dtype, *,
-              half_pi: float, grid: float, tiny64: float) -> torch.Tensor:
+              half_pi: float, grid: float, tiny64: float, special: bool = True) -> torch.Tensor:
     """The kernel's transform of given float64 uniforms (flat, contiguous): the torch path's
     ``_run(alpha, u, uw, out, uniforms=True)`` (the tests compare the two bit for bit)."""
     u, uw = u.contiguous(), uw.contiguous()
     out = torch.empty(u.numel(), dtype=dtype, device="cpu")
-    values, mode = constants(alpha, half_pi, grid, tiny64, dtype)
+    values, mode = constants(alpha, half_pi, grid, tiny64, special)
     lib.cms_map(u.numel(), u.data_ptr(), uw.data_ptr(), out.data_ptr(), ctypes.byref(values), mode,
                 int(dtype == torch.float32))
     return out

@@ -43,9 +43,28 @@ def test_the_uniforms_are_torch_rand_and_the_state_ends_where_torch_leaves_it(n)
     assert torch.equal(ours.get_state(), torchs.get_state())
 
 
+@pytest.fixture(params=(True, False), ids=("special", "general"))
+def special_forms(request, monkeypatch):
+    """levy._SPECIAL_FORMS on (the default) and off (the general form at alpha 1 and 3/2: the
+    benchmark's before-issue-13 reference and the stream of the recorded runs)."""
+    monkeypatch.setattr(levy, "_SPECIAL_FORMS", request.param)
+    return request.param
+
+
 @pytest.mark.parametrize("dtype", (torch.float64, torch.float32))
 @pytest.mark.parametrize("alpha", ALPHAS)
 def test_samples_are_the_torch_path_bit_for_bit(alpha, dtype):
+    _check_samples_against_the_torch_path(alpha, dtype)
+
+
+@pytest.mark.parametrize("dtype", (torch.float64, torch.float32))
+@pytest.mark.parametrize("alpha", (1.0, 1.5))
+def test_the_general_form_at_alpha_1_and_3_2_is_the_torch_path_bit_for_bit(alpha, dtype, monkeypatch):
+    monkeypatch.setattr(levy, "_SPECIAL_FORMS", False)
+    _check_samples_against_the_torch_path(alpha, dtype)
+
+
+def _check_samples_against_the_torch_path(alpha, dtype):
     for n in SIZES:
         ours, torchs = _generators(int(alpha * 1000) + n, burn=11)
         x = symmetric_stable(alpha, n, generator=ours, dtype=dtype)
@@ -65,7 +84,7 @@ def test_shape_scale_and_the_default_generator():
 
 @pytest.mark.parametrize("dtype", (torch.float64, torch.float32))
 @pytest.mark.parametrize("alpha", (0.5, 1.0, 1.5, 1.95))
-def test_the_transform_at_the_grid_edges(alpha, dtype):
+def test_the_transform_at_the_grid_edges(alpha, dtype, special_forms):
     """U = 0 (V = -pi/2), U within an ulp of 1/2 (V near 0) and of 1 (V near pi/2), U' = 0 and
     within an ulp of 1: the kernel's map equals the torch path's, and a sample is infinite only
     where the float64 sample exceeds the dtype's range (the law's, at alpha < 1 and these edges)."""
@@ -74,12 +93,12 @@ def test_the_transform_at_the_grid_edges(alpha, dtype):
     u = edges.repeat_interleave(len(edges))
     uw = edges.repeat(len(edges))
     x = levy_native.transform(levy_native.kernel(), alpha, u, uw, dtype, half_pi=math.pi / 2, grid=2.0**-53,
-                              tiny64=1e-300)
+                              tiny64=1e-300, special=special_forms)
     y = torch.empty(u.numel(), dtype=dtype)
     levy._run(alpha, u.clone(), uw.clone(), y, uniforms=True)
     assert _same(x, y) and not bool(x.isnan().any())
     x64 = levy_native.transform(levy_native.kernel(), alpha, u, uw, torch.float64, half_pi=math.pi / 2,
-                                grid=2.0**-53, tiny64=1e-300)
+                                grid=2.0**-53, tiny64=1e-300, special=special_forms)
     assert torch.equal(~torch.isfinite(x), x64.abs() > torch.finfo(dtype).max)
 
 
