@@ -8,7 +8,7 @@ log U' for W, two logs and one exp for the powers (cos V)^(-1/alpha) and (cos((1
 W)^((1 - alpha) / alpha). At alpha = 1 it is tan V: one uniform and one tangent. Uniforms are
 charged as the recorded stream draws them (float64, two 32-bit words each, also for float32).
 This is the floor of that operation count on this CPU, a measured figure, not a lower bound over
-every sampler: float32 output at alpha 1.5 and 1.0 takes cheaper exact forms (simulations/levy.py:
+every sampler: float32 and float64 output at alpha 1.5 and 1.0 take cheaper exact forms (simulations/levy.py:
 at 1.5, X = sin 3b cbrt(W / (cos b cos^2 V)) with b = |V|/2, and at 1.0 tan V as a ratio of
 polynomial sines and cosines on [0, pi/4]: no library sine, log or exp), which the native sampler's
 figures below include; the floor is that of the general formula. This script times the

@@ -254,3 +254,15 @@ def test_the_special_forms_are_the_cms_map_to_a_few_ulps(alpha, dtype):
     assert torch.isfinite(x).all()
     # the mean over the uniform draws (the sampler's own inputs); the maximum over all
     assert errors.max() <= worst and errors[:3000].mean() <= mean, (errors.max(), errors[:3000].mean())
+
+
+def test_the_native_kernel_builds_wherever_it_applies():
+    """Where torch has MKL and AVX2/AVX512 and a compiler is at hand, the native sampler must build:
+    tests/test_levy_native.py skips as a whole when it does not, so a compile error would otherwise
+    pass unseen."""
+    from simulations import levy_native
+    from theory.cbuild import compiler
+
+    if levy_native.library() is None or compiler() is None:
+        pytest.skip(f"the native sampler does not apply here: {levy_native.why_not()}")
+    assert levy_native.kernel() is not None, levy_native.why_not()

@@ -150,3 +150,32 @@ def test_the_transposed_draw_without_the_kernel_and_a_bad_buffer(monkeypatch):
         levy.symmetric_stable_transposed(1.5, 9, 4, 2, generator=ours, out=torch.empty(71))
     with pytest.raises(ValueError, match="non-negative"):
         levy.symmetric_stable_transposed(1.5, -1, 4, 2, generator=ours)
+
+
+def test_fresh_outputs_are_advised_huge_pages_inside_themselves_only(monkeypatch):
+    """levy_native.empty_output: numpy's huge-page policy (whole pages inside a buffer of 4 MiB or
+    more; NUMPY_MADVISE_HUGEPAGE=0 turns it off), never a byte outside the tensor it returns."""
+    calls = []
+    monkeypatch.setattr(levy_native, "_madvise", lambda: lambda address, length, advice: calls.append(
+        (address, length, advice)) or 0)
+    small = levy_native.empty_output(1000, torch.float64)
+    assert small.numel() == 1000 and calls == []
+    for n, dtype in ((1 << 19, torch.float64), (3_000_001, torch.float32)):
+        calls.clear()
+        x = levy_native.empty_output(n, dtype)
+        (address, length, advice), = calls
+        start, end = x.data_ptr(), x.data_ptr() + n * x.element_size()
+        assert advice == 14 and address % 4096 == 0 and length % 4096 == 0
+        assert start <= address and address + length <= end and end - (address + length) < 2 * 4096
+        assert x.dtype == dtype and x.numel() == n and x.device.type == "cpu"
+    monkeypatch.undo()
+    monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "0")
+    levy_native._madvise.cache_clear()
+    try:
+        assert levy_native._madvise() is None
+    finally:
+        monkeypatch.undo()
+        levy_native._madvise.cache_clear()
+    x = symmetric_stable(1.5, 1 << 20, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    y = sample_torch(1.5, (1 << 20,), generator=torch.Generator().manual_seed(3), device="cpu", dtype=torch.float64)
+    assert torch.equal(x, y)  # the advice changes no value
