@@ -331,17 +331,37 @@ static void quarter_angles64(int64_t m, const double *restrict u, const cms_c *c
     }
 }
 
+/* levy._tan_quarter_form's ratio and levy._cube_root_form's z = W / (cos b cos^2 V) and sin 3b in
+   T, from a = h/2, b = |V|/2 and W, op for op (SIN and COS: the polynomials in T) */
+#define DEFINE_QUARTER_FORMS(suffix, T, SIN, COS)                                                  \
+    static inline T tan_ratio##suffix(T a, T b) {                                                   \
+        T sa2 = a * a, sb2 = b * b;                                                                 \
+        T num = SIN(b, sb2) * COS(sb2);                                                             \
+        T den = SIN(a, sa2) * COS(sa2);                                                             \
+        return num / den;                                                                           \
+    }                                                                                               \
+    static inline T cube_argument##suffix(T a, T b, T w, T *sin_3b_out) {                          \
+        T sa2 = a * a, sb2 = b * b;                                                                 \
+        T sa = SIN(a, sa2), ca = COS(sa2);                                                          \
+        T sb = SIN(b, sb2), cb = COS(sb2);                                                          \
+        T cos_v = sa * ca;                                                                          \
+        cos_v = cos_v * (T)2.0;                                                                     \
+        T sin_3b = sb * sb;                                                                         \
+        sin_3b = sin_3b * (T)-4.0;                                                                  \
+        sin_3b = sin_3b + (T)3.0;                                                                   \
+        *sin_3b_out = sin_3b * sb;                                                                  \
+        T z = cos_v * cos_v;                                                                        \
+        z = z * cb;                                                                                 \
+        return w / z;                                                                               \
+    }
+DEFINE_QUARTER_FORMS(32, float, sin_quarter, cos_quarter)
+DEFINE_QUARTER_FORMS(64, double, sin_quarter64, cos_quarter64)
+
 /* levy._tan_quarter_form, op for op: float64 output at alpha = 1 (mode 5). */
 static void block64_cauchy(int64_t m, const double *restrict u, double *restrict out, const cms_c *c) {
     double t_[B], a_[B], b_[B];
     quarter_angles64(m, u, c, t_, a_, b_);
-    for (int64_t i = 0; i < m; ++i) {
-        double a = a_[i], b = b_[i];
-        double sa2 = a * a, sb2 = b * b;
-        double num = sin_quarter64(b, sb2) * cos_quarter64(sb2);
-        double den = sin_quarter64(a, sa2) * cos_quarter64(sa2);
-        out[i] = copysign(num / den, t_[i]);
-    }
+    for (int64_t i = 0; i < m; ++i) out[i] = copysign(tan_ratio64(a_[i], b_[i]), t_[i]);
 }
 
 /* the inverse cube root of levy._cube_root_form: the bit guess of z (a normal float32) and two
@@ -370,19 +390,7 @@ static void block64_cube(int64_t m, const double *restrict u, const double *rest
         w_[i] = wi < w_min ? w_min : wi;
     }
     for (int64_t i = 0; i < m; ++i) {
-        double a = a_[i], b = b_[i], w = w_[i];
-        double sa2 = a * a, sb2 = b * b;
-        double sa = sin_quarter64(a, sa2), ca = cos_quarter64(sa2);
-        double sb = sin_quarter64(b, sb2), cb = cos_quarter64(sb2);
-        double cos_v = sa * ca;
-        cos_v = cos_v * 2.0;
-        double sin_3b = sb * sb;
-        sin_3b = sin_3b * -4.0;
-        sin_3b = sin_3b + 3.0;
-        sin_3b = sin_3b * sb;
-        double z = cos_v * cos_v;
-        z = z * cb;
-        z = w / z;
+        double sin_3b, z = cube_argument64(a_[i], b_[i], w_[i], &sin_3b);
         float r = inv_cbrt_guess((float)z, third32);
         double r64 = inv_cbrt_refine(r, z);
         r64 = inv_cbrt_refine(r64, z);
@@ -397,13 +405,7 @@ static void block64_cube(int64_t m, const double *restrict u, const double *rest
 static void block32_cauchy(int64_t m, const double *restrict u, float *restrict out, const cms_c *c) {
     float t_low_[B], a_[B], b_[B];
     quarter_angles(m, u, c, t_low_, a_, b_);
-    for (int64_t i = 0; i < m; ++i) {
-        float a = a_[i], b = b_[i];
-        float sa2 = a * a, sb2 = b * b;
-        float num = sin_quarter(b, sb2) * cos_quarter(sb2);
-        float den = sin_quarter(a, sa2) * cos_quarter(sa2);
-        out[i] = copysignf(num / den, t_low_[i]);
-    }
+    for (int64_t i = 0; i < m; ++i) out[i] = copysignf(tan_ratio32(a_[i], b_[i]), t_low_[i]);
 }
 
 /* levy._cube_root_form, op for op: float32 output at alpha = 3/2 (mode 4). */
@@ -422,25 +424,13 @@ static void block32_cube(int64_t m, const double *restrict u, const double *rest
     }
     for (int64_t i = 0; i < m; ++i) w_[i] = (float)tmp64[i];
     for (int64_t i = 0; i < m; ++i) {
-        float t_low = t_low_[i], a = a_[i], b = b_[i], w = w_[i];
-        float sa2 = a * a, sb2 = b * b;
-        float sa = sin_quarter(a, sa2), ca = cos_quarter(sa2);
-        float sb = sin_quarter(b, sb2), cb = cos_quarter(sb2);
-        float cos_v = sa * ca;
-        cos_v = cos_v * 2.0f;
-        float sin_3b = sb * sb;
-        sin_3b = sin_3b * -4.0f;
-        sin_3b = sin_3b + 3.0f;
-        sin_3b = sin_3b * sb;
-        float z = cos_v * cos_v;
-        z = z * cb;
-        z = w / z;
+        float sin_3b, z = cube_argument32(a_[i], b_[i], w_[i], &sin_3b);
         float r = inv_cbrt_guess(z, third32);
         double z64 = z, r64 = inv_cbrt_refine(r, z);
         double x = z64 * r64;
         x = x * r64;
         x = x * (double)sin_3b;
-        out[i] = copysignf((float)x, t_low);
+        out[i] = copysignf((float)x, t_low_[i]);
     }
 }
 
