@@ -117,9 +117,10 @@ def bench_escape(quick: bool, device: str) -> list[dict]:
             counted["torch"] = simulate(cfg, "adamomentum", native=False)["path_steps"]
 
         def before_issue_13():
-            # the native step and sampler off: the torch step and sample_torch in its general
-            # form (no special forms), the path issue 13's "5x today's" was set against (the later step-major noise block and its one-pass copy
-            # stay in, so this reference is if anything faster than that path was)
+            # the native step and sampler off: the torch step and sample_torch in its general form
+            # (no special forms), the path issue 13's "5x today's" was set against (the later
+            # step-major noise block and its one-pass copy stay in, so this reference is if
+            # anything faster than that path was)
             with mock.patch.object(levy, "_native_kernel", lambda *args: None), \
                     mock.patch.object(levy, "_SPECIAL_FORMS", False):
                 counted["before"] = simulate(cfg, "adamomentum", native=False)["path_steps"]

@@ -92,8 +92,9 @@ _TINY_ALPHA_64 = 1e-300  # below it the float64 path uses the bracket form (no i
 _TINY_ALPHA_32 = 2.0**-64  # below it float32 output is computed in float64 and rounded
 _CUBE_ROOT_ALPHA = 1.5  # output at this alpha takes the cube-root form (no log, no exp)
 # alpha 1 and 1.5 take the special forms in float32 and float64. Off, both the torch path and the
-# native kernel take the general form: the float64 stream the recorded runs were made with
-# (tests/test_records_regression.py) and the benchmark's before-issue-13 reference.
+# native kernel take the general form: the stream of the sampler before issue 13 (the recorded runs
+# were made with it, and reproduce either way: their exit steps do not move with the last bits) and
+# the benchmark's before-issue-13 reference.
 _SPECIAL_FORMS = True
 _INVERSE_CBRT_MAGIC = 0x54A21D2A
 _THIRD = 1.0 / 3.0
