@@ -99,7 +99,7 @@ def bench_escape(quick: bool, device: str) -> list[dict]:
     from simulations.levy import symmetric_stable
     from simulations.runtime import generator
 
-    paths, steps, ref_paths, rounds = (200, 30, 2, 1) if quick else (20_000, 300, 10, 3)
+    paths, steps, ref_paths, rounds = (200, 30, 2, 1) if quick else (20_000, 300, 10, 7)
     rows = []
     for dtype in ("float32", "float64"):
         cfg = EscapeConfig(dynamics="discrete", basin=Basin("quadratic", (1.0,), (1.0, 1.0)), noise_scale=0.05,

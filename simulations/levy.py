@@ -403,6 +403,22 @@ def symmetric_stable_transposed(alpha: float, rows: int, cols: int, dim: int, *,
     return out.view(shape[1], shape[0], shape[2]).copy_(x)
 
 
+def native_draw_applies(alpha: float, generator: torch.Generator, dtype: torch.dtype) -> bool:
+    """Whether :func:`native_draw` draws (the native sampler applies to this alpha, generator and dtype)."""
+    return _native_kernel(generator.device, generator, dtype) is not None \
+        and not (dtype == torch.float32 and _check_alpha(alpha) < _TINY_ALPHA_32)
+
+
+def native_draw(alpha: float, n: int, generator: torch.Generator, dtype: torch.dtype) -> levy_native.Draw | None:
+    """The draw :func:`symmetric_stable_transposed` would make natively (n samples from ``generator``,
+    the same engines, constants and mode), for a kernel that consumes it chunk by chunk in draw
+    order (:func:`levy_native.transposed_sampler`); None where the native sampler does not apply."""
+    if not native_draw_applies(alpha, generator, dtype):
+        return None
+    return levy_native.Draw(_native_kernel(generator.device, generator, dtype), _check_alpha(alpha), n, generator,
+                            dtype, half_pi=_HALF_PI, grid=_GRID, tiny64=_TINY_ALPHA_64, special=_SPECIAL_FORMS)
+
+
 def sample_torch(alpha: float, shape: tuple[int, ...], *, generator: torch.Generator | None,
                  device: str | torch.device, dtype: torch.dtype, scale: float = 1.0) -> torch.Tensor:
     """:func:`symmetric_stable` in torch ops, on any device and dtype (the native kernel's reference)."""

@@ -603,14 +603,14 @@ class Constants(ctypes.Structure):
                  "quarter_pi")]
 
 
-def _capability() -> str | None:
+def capability() -> str | None:
     """The SLEEF variant torch's CPU kernels use here (log1p must be the same function)."""
     cap = torch.backends.cpu.get_cpu_capability()
     return {"AVX512": "AMLAB_AVX512", "AVX2": "AMLAB_AVX2"}.get(cap)
 
 
 def _library() -> SharedLibrary | None:
-    cap = _capability()
+    cap = capability()
     if cap is None or not torch.backends.mkl.is_available():
         return None
     flags = [*STRICT_FLAGS, f"-D{cap}"]
@@ -723,6 +723,38 @@ def constants(alpha: float, half_pi: float, grid: float, tiny64: float,
     return values, mode
 
 
+class Draw:
+    """One draw of n samples from ``gen`` in progress: the two engines (V's uniforms from ``ev``, W's
+    from ``ew``, set 2n words ahead), the transform's constants and mode. The kernel's samplers take
+    them by pointer (:meth:`pointers`), in one call or chunk by chunk in draw order; :meth:`finish`
+    leaves ``gen`` where two ``torch.rand(n, dtype=float64)`` calls would (V's uniforms, then W's)."""
+
+    def __init__(self, lib: ctypes.CDLL, alpha: float, n: int, gen: torch.Generator, dtype: torch.dtype, *,
+                 half_pi: float, grid: float, tiny64: float, special: bool = True):
+        self.lib, self.n, self.gen, self.f32 = lib, n, gen, int(dtype == torch.float32)
+        self.ev, self._raw = read_state(gen)
+        self.values, self.mode = constants(alpha, half_pi, grid, tiny64, special)
+        self.uses_w = alpha != 1.0
+        self.ew = MT.from_buffer_copy(self.ev)
+        if self.uses_w:
+            lib.mt_words(ctypes.byref(self.ew), None, 2 * n)  # W's uniforms start 2n words later
+
+    def pointers(self) -> tuple[ctypes.c_void_p, ...]:
+        """(ev, ew, constants) for the C calls."""
+        return ctypes.byref(self.ev), ctypes.byref(self.ew), ctypes.byref(self.values)
+
+    def finish(self) -> None:
+        if not self.uses_w:  # W is drawn but unused at alpha = 1, as in torch: its 2n words follow V's
+            self.lib.mt_words(ctypes.byref(self.ev), None, 2 * self.n)
+            self.ew = self.ev
+        write_state(self.gen, self.ew, self._raw)
+
+
+def transposed_sampler(lib: ctypes.CDLL) -> int:
+    """The address of cms_sample_transposed (for a kernel that draws its noise chunk by chunk)."""
+    return ctypes.cast(lib.cms_sample_transposed, ctypes.c_void_p).value
+
+
 def sample(lib: ctypes.CDLL, alpha: float, n: int, gen: torch.Generator, dtype: torch.dtype, *,
            half_pi: float, grid: float, tiny64: float, transposed: tuple[int, int, int] | None = None,
            out: torch.Tensor | None = None, special: bool = True) -> torch.Tensor:
@@ -735,25 +767,15 @@ def sample(lib: ctypes.CDLL, alpha: float, n: int, gen: torch.Generator, dtype: 
         out = empty_output(n, dtype)
     elif not (out.is_contiguous() and out.numel() == n and out.dtype == dtype and out.device.type == "cpu"):
         raise ValueError(f"out must be a contiguous CPU {dtype} tensor of {n} elements")
-    engine, raw = read_state(gen)
-    values, mode = constants(alpha, half_pi, grid, tiny64, special)
-    uses_w = alpha != 1.0
-    ahead = MT.from_buffer_copy(engine)
-    if uses_w:
-        lib.mt_words(ctypes.byref(ahead), None, 2 * n)  # W's uniforms start 2n words later
+    if transposed is not None and math.prod(transposed) != n:
+        raise ValueError(f"transposed shape {transposed} does not hold {n} samples")
+    draw = Draw(lib, alpha, n, gen, dtype, half_pi=half_pi, grid=grid, tiny64=tiny64, special=special)
+    ev, ew, values = draw.pointers()
     if transposed is None:
-        lib.cms_sample(n, ctypes.byref(engine), ctypes.byref(ahead), out.data_ptr(), ctypes.byref(values), mode,
-                       int(dtype == torch.float32))
+        lib.cms_sample(n, ev, ew, out.data_ptr(), values, draw.mode, draw.f32)
     else:
-        rows, cols, dim = transposed
-        if rows * cols * dim != n:
-            raise ValueError(f"transposed shape {transposed} does not hold {n} samples")
-        lib.cms_sample_transposed(rows, cols, dim, ctypes.byref(engine), ctypes.byref(ahead), out.data_ptr(),
-                                  ctypes.byref(values), mode, int(dtype == torch.float32))
-    if not uses_w:  # W is drawn but unused at alpha = 1, as in torch: its 2n words follow V's
-        lib.mt_words(ctypes.byref(engine), None, 2 * n)
-        ahead = engine
-    write_state(gen, ahead, raw)
+        lib.cms_sample_transposed(*transposed, ev, ew, out.data_ptr(), values, draw.mode, draw.f32)
+    draw.finish()
     return out
 
 

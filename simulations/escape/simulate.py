@@ -59,7 +59,7 @@ import torch
 
 from simulations.escape import native as escape_native
 from simulations.escape.problems import basin_grad, basin_value, inside
-from simulations.levy import symmetric_stable_transposed
+from simulations.levy import native_draw, native_draw_applies, symmetric_stable_transposed
 from simulations.runtime import generator, resolve_device, resolve_dtype
 from theory.family import Hyper, Member, State, denominator
 from theory.names import resolve
@@ -92,6 +92,25 @@ class FreshNoise:
             self._cache = symmetric_stable_transposed(self.alpha, ids.numel(), self.block, dim, generator=self.gen,
                                                       device=self.device, dtype=self.dtype, out=self._buffer[:n])
         return self._cache[j]
+
+    def native_blocks(self) -> bool:
+        """Whether :meth:`plan` can hand a block's draw to a native kernel."""
+        return native_draw_applies(self.alpha, self.gen, self.dtype)
+
+    def plan(self, step: int, rows: int, dim: int):
+        """For a native block of steps from ``step`` on: (j0, draw, buffer). ``draw`` (where
+        ``__call__`` would draw a block now): the draw for the kernel to make, chunk by chunk, into
+        ``buffer`` (cols, rows, dim); None: the block drawn before goes on, its columns from j0 on are
+        in ``buffer``. Either way the generator ends where ``__call__`` leaves it."""
+        j = (step - 1) % self.block
+        n = rows * self.block * dim
+        draw = None
+        if j == 0 or self._cache is None or self._cache.shape[1] != rows:
+            if self._buffer is None or self._buffer.numel() < n:
+                self._buffer = torch.empty(n, device=self.device, dtype=self.dtype)
+            draw = native_draw(self.alpha, n, self.gen, self.dtype)
+        self._cache = self._buffer[:n].view(self.block, rows, dim)
+        return j, draw, self._cache
 
 
 class TableNoise:
@@ -277,13 +296,17 @@ class _Discrete:
         if self.member is None:  # q R^-1 from the read-out: effective_stepsize = a_t q R^-1, a_t = lr
             eff = effective_stepsize(self.rule, st, self.hyper)
             return (m, m, None, None) if eff is None else (m, m, eff / self.hyper.lr, 1.0)
-        use_bc = self.member.bias_correction and self.member.momentum == "ema"
-        q = 1.0 / (1.0 - self.beta1 ** st.step) if use_bc else 1.0
-        if self.member.momentum == "heavy-ball":
-            q = 1.0 - self.beta1  # heavy ball m = sum b1^j g is 1/(1 - b1) times the EMA
         denom = denominator(self.member, st, self.hyper)
         r_inv = 1.0 if denom is None else 1.0 / denom
-        return m, m, r_inv, q
+        return m, m, r_inv, self.monitor_q(st.step)
+
+    def monitor_q(self, step: int) -> float:
+        """q of eq. (2) at ``step`` (the bias correction of m; a plain member)."""
+        use_bc = self.member.bias_correction and self.member.momentum == "ema"
+        q = 1.0 / (1.0 - self.beta1 ** step) if use_bc else 1.0
+        if self.member.momentum == "heavy-ball":
+            q = 1.0 - self.beta1  # heavy ball m = sum b1^j g is 1/(1 - b1) times the EMA
+        return q
 
 
 def _make_dynamics(config: EscapeConfig, rule: Any, rows: int, like: torch.Tensor, native: bool = True):
@@ -344,6 +367,22 @@ class _Monitor:
         self.r_min.append(torch.where(w > 0, r, big).amin(0))
         self.r_max.append(torch.where(w > 0, r, -big).amax(0))
 
+    def record_sums(self, k: int, sums: torch.Tensor, dtype: torch.dtype, dim: int) -> None:
+        """:meth:`record` from the native block's sums at step k (a float64 row: alive count, negative
+        count, then per coordinate sum |m~|^p, sum R^-alpha, sum R, min R, max R over the alive rows):
+        each mean divided in ``dtype`` as ``record`` divides it."""
+        part = [sums[2 + i * dim:2 + (i + 1) * dim].to(dtype) for i in range(5)]
+        count = sums[0].to(dtype)
+        denom = count.clamp(min=1.0)
+        self.steps.append(k)
+        self.alive.append(count)
+        self.negative.append(sums[1].to(torch.int64))
+        self.m_moment.append(part[0] / denom)
+        self.r_inv_alpha.append(part[1] / denom)
+        self.r_mean.append(part[2] / denom)
+        self.r_min.append(part[3])
+        self.r_max.append(part[4])
+
     def result(self) -> dict | None:
         """The series at the checked times with paths alive; a missing series is None."""
         if not self.steps:
@@ -387,6 +426,9 @@ class _Paths:
         self.monitor = _Monitor(config) if config.dynamics != "flow" else None
         self.start_row = self.theta[:1].clone()
         self.path_steps = 0
+        # native blocks: many steps per call, the noise drawn inside (native=True, the default)
+        self.blocks = native is True and getattr(self.dyn, "native", None) is not None \
+            and self.dyn.member is not None and isinstance(noise, FreshNoise) and noise.native_blocks()
 
     def step(self, kk: int, k: int) -> None:
         """Step ``kk`` of every row (counting the warm-up); then, at step ``k`` >= 1 of the clock, the
@@ -405,6 +447,46 @@ class _Paths:
         else:
             self.row_exit = torch.where(out & (self.row_exit == 0), k, self.row_exit)
 
+    def segment_end(self, kk: int, last: int) -> int:
+        """The last step of the segment from ``kk``: the next compaction, the end of the noise
+        block (the next step draws afresh) or ``last``, whichever comes first."""
+        warm, every = self.config.warmup, self.config.compact_every
+        block = self.noise.block if isinstance(self.noise, FreshNoise) else every
+        end = kk
+        while end < last and end % block != 0 and not (end > warm and (end - warm) % every == 0):
+            end += 1
+        return end
+
+    def advance(self, kk0: int, kk1: int) -> None:
+        """Steps kk0 .. kk1 (counting the warm-up) with their monitors, one native block call where
+        it applies, else step by step."""
+        warm = self.config.warmup
+        if not self.blocks:
+            for kk in range(kk0, kk1 + 1):
+                self.step(kk, kk - warm)
+                if kk > warm:
+                    self.monitor_at(kk - warm)
+            return
+        rows = self.theta.shape[0]
+        j0, draw, buffer = self.noise.plan(kk0, rows, self.dim)
+        clocks = [max(kk - warm, 0) for kk in range(kk0, kk1 + 1)]
+        monitor, ks = None, []
+        if self.monitor is not None:
+            slots, qs = [], []
+            for s, k in enumerate(kk - warm for kk in range(kk0, kk1 + 1)):
+                watched = k > 0 and k % self.config.monitor_every == 0
+                slots.append(len(ks) if watched else -1)
+                qs.append(self.dyn.monitor_q(self.dyn.state.step + 1 + s) if watched else 0.0)
+                if watched:
+                    ks.append(k)
+            if ks:
+                monitor = (slots, qs, self.monitor.p, self.monitor.alpha, int(self.dyn.member.adaptive))
+        sums = self.dyn.native.block(self.dyn.state, self.theta, clocks, j0, buffer, draw, self.row_exit,
+                                     self.start_row, self.c_left, self.c_right, monitor)
+        self.path_steps += rows * len(clocks)
+        for k, row in zip(ks, sums if sums is not None else ()):
+            self.monitor.record_sums(k, row, self.theta.dtype, self.dim)
+
     def monitor_at(self, k: int) -> None:
         """The monitor, every ``monitor_every`` steps of the clock."""
         if self.monitor is not None and k % self.config.monitor_every == 0:
@@ -421,11 +503,18 @@ class _Paths:
 
 
 def simulate(config: EscapeConfig, optimizer: Any = "flow", noise=None, progress: bool = False,
-             native: bool = True) -> dict:
+             native: bool | str = True) -> dict:
     """Run ``config.paths`` paths of ``config.dynamics`` for one optimizer (a name or an update rule;
     ignored by the flow) until they all escape or ``max_steps``. Returns exit times (horizon for
     censored paths), escape flags, monitor data, the path-steps computed and the wall time.
-    ``native=False`` keeps the discrete dynamics on the torch path (the native step's reference)."""
+
+    ``native`` (the discrete dynamics of a plain registry member on the CPU): True, native blocks of
+    steps with the noise drawn inside (:meth:`DiscreteStep.block`) where the native sampler applies,
+    else the native step; ``"step"``, one native call per step (the blocks' reference: the same exit
+    steps and path-steps, the monitor's sums to rounding); False, the torch path (the native step's
+    reference, bit for bit)."""
+    if native not in (True, False, "step"):
+        raise ValueError(f"native must be True, False or 'step', got {native!r}")
     rule = None if config.dynamics == "flow" else resolve(optimizer)
     label = "flow" if rule is None else rule.name
     paths = _Paths(config, rule, noise, native)
@@ -437,12 +526,14 @@ def simulate(config: EscapeConfig, optimizer: Any = "flow", noise=None, progress
         bar = tqdm(total=config.max_steps, desc=f"{config.dynamics}:{label}", unit="step", leave=False)
     k = 0
     warm, every = config.warmup, config.compact_every
-    for kk in range(1, warm + config.max_steps + 1):
-        paths.step(kk, kk - warm)  # in the warm-up the moments reach their running regime
-        if kk <= warm:
+    kk, last = 1, warm + config.max_steps
+    while kk <= last:  # in the warm-up the moments reach their running regime
+        end = paths.segment_end(kk, last)
+        paths.advance(kk, end)
+        kk = end + 1
+        if end <= warm:
             continue
-        k = kk - warm
-        paths.monitor_at(k)
+        k = end - warm
         if k % every == 0 or k == config.max_steps:
             alive = paths.compact()
             if bar is not None:
