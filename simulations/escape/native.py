@@ -1,10 +1,13 @@
-"""The discrete escape step of a registry member in one native (C) call per step, on the CPU.
+"""The discrete escape step of a registry member in one native (C) call per step or per block of steps, on the CPU.
 
 Why (issue 13): per step, the torch path of ``simulate.py`` runs about twenty-five elementwise torch
 ops over the alive rows (the basin gradient, the noisy gradient, :func:`theory.family.step_`, the
 inside test, the exit bookkeeping), each a dispatch and a pass over memory; with 2e4 paths that was
 about 50 ns per path-step next to the sampler's 11-19 ns. This kernel does all of it in one pass per
-chunk of rows, while the chunk is in cache.
+chunk of rows, while the chunk is in cache. ``escape_block_*`` (:meth:`DiscreteStep.block`, the
+default) goes further: many steps per call, each chunk's noise drawn inside by the sampler's own
+kernel (the same values and generator state as one draw) and the monitor reduced inside (its sums
+in float64, so they agree with the torch monitor's to rounding; ``tests/test_escape_native.py``).
 
 It is the torch path operation for operation, so its results are bit for bit that path's
 (``tests/test_escape_native.py`` compares whole simulations: exit steps, path-steps, every
@@ -46,28 +49,19 @@ void vmdSqrt(int64_t, const double *, double *, long long);
 
 /* torch.pow(x, scalar)'s SLEEF function for the monitor's |m|^p and R^-alpha, one whole vector at a
    time (the chunk arrays are padded to a whole vector) */
+/* pow_<suffix>(n, x, p, y): y = SLEEF's pow(x, p), LANES elements per call of FN */
+#define DEFINE_POW(SUFFIX, T, VEC, LANES, FN, SET1, LOAD, STORE)                                  \
+    VEC FN(VEC, VEC);                                                                             \
+    static void pow_##SUFFIX(int64_t n, const T *x, double p, T *y) {                             \
+        const VEC e = SET1((T)p);                                                                 \
+        for (int64_t i = 0; i < n; i += LANES) STORE(y + i, FN(LOAD(x + i), e));                  \
+    }
 #if defined(AMLAB_AVX512)
-__m512d Sleef_powd8_u10avx512f(__m512d, __m512d);
-__m512 Sleef_powf16_u10avx512f(__m512, __m512);
-static void pow_f64(int64_t n, const double *x, double p, double *y) {
-    const __m512d e = _mm512_set1_pd(p);
-    for (int64_t i = 0; i < n; i += 8) _mm512_storeu_pd(y + i, Sleef_powd8_u10avx512f(_mm512_loadu_pd(x + i), e));
-}
-static void pow_f32(int64_t n, const float *x, double p, float *y) {
-    const __m512 e = _mm512_set1_ps((float)p);
-    for (int64_t i = 0; i < n; i += 16) _mm512_storeu_ps(y + i, Sleef_powf16_u10avx512f(_mm512_loadu_ps(x + i), e));
-}
+DEFINE_POW(f64, double, __m512d, 8, Sleef_powd8_u10avx512f, _mm512_set1_pd, _mm512_loadu_pd, _mm512_storeu_pd)
+DEFINE_POW(f32, float, __m512, 16, Sleef_powf16_u10avx512f, _mm512_set1_ps, _mm512_loadu_ps, _mm512_storeu_ps)
 #elif defined(AMLAB_AVX2)
-__m256d Sleef_powd4_u10avx2(__m256d, __m256d);
-__m256 Sleef_powf8_u10avx2(__m256, __m256);
-static void pow_f64(int64_t n, const double *x, double p, double *y) {
-    const __m256d e = _mm256_set1_pd(p);
-    for (int64_t i = 0; i < n; i += 4) _mm256_storeu_pd(y + i, Sleef_powd4_u10avx2(_mm256_loadu_pd(x + i), e));
-}
-static void pow_f32(int64_t n, const float *x, double p, float *y) {
-    const __m256 e = _mm256_set1_ps((float)p);
-    for (int64_t i = 0; i < n; i += 8) _mm256_storeu_ps(y + i, Sleef_powf8_u10avx2(_mm256_loadu_ps(x + i), e));
-}
+DEFINE_POW(f64, double, __m256d, 4, Sleef_powd4_u10avx2, _mm256_set1_pd, _mm256_loadu_pd, _mm256_storeu_pd)
+DEFINE_POW(f32, float, __m256, 8, Sleef_powf8_u10avx2, _mm256_set1_ps, _mm256_loadu_ps, _mm256_storeu_ps)
 #else
 #error "AMLAB_AVX512 or AMLAB_AVX2"
 #endif
