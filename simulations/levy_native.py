@@ -389,14 +389,18 @@ static void block64_cube(int64_t m, const double *restrict u, const double *rest
         double wi = -w_[i];
         w_[i] = wi < w_min ? w_min : wi;
     }
+    /* three passes, not one loop: each pass is short and its iterations independent, so the
+       core overlaps many of them (one fused loop is bound by its own chain's latency) */
+    double *z_ = a_, *sin_3b_ = b_, *r_ = w_;
+    for (int64_t i = 0; i < m; ++i) z_[i] = cube_argument64(a_[i], b_[i], w_[i], &sin_3b_[i]);
+    for (int64_t i = 0; i < m; ++i) r_[i] = inv_cbrt_guess((float)z_[i], third32);
     for (int64_t i = 0; i < m; ++i) {
-        double sin_3b, z = cube_argument64(a_[i], b_[i], w_[i], &sin_3b);
-        float r = inv_cbrt_guess((float)z, third32);
-        double r64 = inv_cbrt_refine(r, z);
+        double z = z_[i];
+        double r64 = inv_cbrt_refine(r_[i], z);
         r64 = inv_cbrt_refine(r64, z);
         double x = z * r64;
         x = x * r64;
-        x = x * sin_3b;
+        x = x * sin_3b_[i];
         out[i] = copysign(x, t_[i]);
     }
 }
