@@ -153,7 +153,7 @@ def bench_sampler(quick: bool, device: str) -> list[dict]:
     """symmetric_stable against scipy's levy_stable.rvs and a plain numpy CMS, same dtype (CPU)."""
     from benchmarks import sampler
 
-    samples, rounds = (20_000, 1) if quick else (1_000_000, 7)
+    samples, rounds = (20_000, 1) if quick else (1_000_000, 15)
     out = sampler.main(samples=samples, rounds=rounds, threads=None, scipy_samples=min(samples, 10_000),
                        verbose=False)
     rows = []

@@ -427,13 +427,16 @@ static void block32_cube(int64_t m, const double *restrict u, const double *rest
         tmp64[i] = wi < w_min ? w_min : wi;
     }
     for (int64_t i = 0; i < m; ++i) w_[i] = (float)tmp64[i];
+    /* passes, as in block64_cube */
+    float *z_ = a_, *sin_3b_ = b_, *r_ = w_;
+    for (int64_t i = 0; i < m; ++i) z_[i] = cube_argument32(a_[i], b_[i], w_[i], &sin_3b_[i]);
+    for (int64_t i = 0; i < m; ++i) r_[i] = inv_cbrt_guess(z_[i], third32);
     for (int64_t i = 0; i < m; ++i) {
-        float sin_3b, z = cube_argument32(a_[i], b_[i], w_[i], &sin_3b);
-        float r = inv_cbrt_guess(z, third32);
-        double z64 = z, r64 = inv_cbrt_refine(r, z);
+        float z = z_[i];
+        double z64 = z, r64 = inv_cbrt_refine(r_[i], z);
         double x = z64 * r64;
         x = x * r64;
-        x = x * (double)sin_3b;
+        x = x * (double)sin_3b_[i];
         out[i] = copysignf((float)x, t_low_[i]);
     }
 }
@@ -677,10 +680,11 @@ def write_state(gen: torch.Generator, engine: MT, raw: np.ndarray) -> None:
     gen.set_state(torch.from_numpy(raw))
 
 
-# huge-page advice for fresh outputs, numpy's policy for its arrays (numpy/_core/src/multiarray/alloc.c):
-# on Linux, for 4 MiB and more, unless NUMPY_MADVISE_HUGEPAGE=0. Why: a fresh 8 MB output is 2048 page
+# huge-page advice for fresh outputs, numpy's policy for its arrays (numpy/_core/src/multiarray/alloc.c)
+# on Linux, unless NUMPY_MADVISE_HUGEPAGE=0, but from 2 MiB (numpy: 4 MiB), the least that can hold an
+# aligned huge page: 1e6 float32 samples (3.8 MiB) then get one. Why: a fresh 8 MB output is 2048 page
 # faults, 40% of a 1e6-sample float64 call at alpha 3/2 here; with transparent huge pages a few.
-_HUGEPAGE_MIN_BYTES = 1 << 22
+_HUGEPAGE_MIN_BYTES = 1 << 21
 _MADV_HUGEPAGE = 14
 _PAGE = 4096
 
@@ -700,7 +704,7 @@ def _madvise():
 
 def empty_output(n: int, dtype: torch.dtype) -> torch.Tensor:
     """A fresh CPU tensor of n elements (not torch's default device: C writes here), advised to use
-    huge pages as numpy advises its arrays: the whole pages inside it, 4 MiB and more. The advice
+    huge pages as numpy advises its arrays: the whole pages inside it, 2 MiB and more. The advice
     changes no value and may be ignored by the kernel (its result is not checked)."""
     out = torch.empty(n, dtype=dtype, device="cpu")
     nbytes = n * out.element_size()

@@ -153,14 +153,15 @@ def test_the_transposed_draw_without_the_kernel_and_a_bad_buffer(monkeypatch):
 
 
 def test_fresh_outputs_are_advised_huge_pages_inside_themselves_only(monkeypatch):
-    """levy_native.empty_output: numpy's huge-page policy (whole pages inside a buffer of 4 MiB or
-    more; NUMPY_MADVISE_HUGEPAGE=0 turns it off), never a byte outside the tensor it returns."""
+    """levy_native.empty_output: numpy's huge-page policy (whole pages inside a buffer of 2 MiB or
+    more, where numpy says 4; NUMPY_MADVISE_HUGEPAGE=0 turns it off), never a byte outside the tensor
+    it returns."""
     calls = []
     monkeypatch.setattr(levy_native, "_madvise", lambda: lambda address, length, advice: calls.append(
         (address, length, advice)) or 0)
-    small = levy_native.empty_output(1000, torch.float64)
-    assert small.numel() == 1000 and calls == []
-    for n, dtype in ((1 << 19, torch.float64), (3_000_001, torch.float32)):
+    small = levy_native.empty_output((1 << 18) - 1, torch.float64)  # 8 bytes short of 2 MiB
+    assert small.numel() == (1 << 18) - 1 and calls == []
+    for n, dtype in ((1 << 18, torch.float64), (1 << 19, torch.float64), (1_000_000, torch.float32)):
         calls.clear()
         x = levy_native.empty_output(n, dtype)
         (address, length, advice), = calls
