@@ -154,8 +154,8 @@ def test_the_transposed_draw_without_the_kernel_and_a_bad_buffer(monkeypatch):
 
 def test_fresh_outputs_are_advised_huge_pages_inside_themselves_only(monkeypatch):
     """levy_native.empty_output: numpy's huge-page policy (whole pages inside a buffer of 2 MiB or
-    more, where numpy says 4; NUMPY_MADVISE_HUGEPAGE=0 turns it off), never a byte outside the tensor
-    it returns."""
+    more, where numpy says 4; NUMPY_MADVISE_HUGEPAGE=0 turns it off), then the same pages faulted in
+    at once, never a byte outside the tensor it returns."""
     calls = []
     monkeypatch.setattr(levy_native, "_madvise", lambda: lambda address, length, advice: calls.append(
         (address, length, advice)) or 0)
@@ -164,9 +164,10 @@ def test_fresh_outputs_are_advised_huge_pages_inside_themselves_only(monkeypatch
     for n, dtype in ((1 << 18, torch.float64), (1 << 19, torch.float64), (1_000_000, torch.float32)):
         calls.clear()
         x = levy_native.empty_output(n, dtype)
-        (address, length, advice), = calls
+        (address, length, huge), (address_again, length_again, populate) = calls
         start, end = x.data_ptr(), x.data_ptr() + n * x.element_size()
-        assert advice == 14 and address % 4096 == 0 and length % 4096 == 0
+        assert (huge, populate) == (14, 23) and (address_again, length_again) == (address, length)
+        assert address % 4096 == 0 and length % 4096 == 0
         assert start <= address and address + length <= end and end - (address + length) < 2 * 4096
         assert x.dtype == dtype and x.numel() == n and x.device.type == "cpu"
     monkeypatch.undo()
