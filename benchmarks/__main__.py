@@ -153,14 +153,15 @@ def bench_escape(quick: bool, device: str) -> list[dict]:
     return rows
 
 
-def bench_sampler(quick: bool, device: str, processes: int = 5) -> list[dict]:
+def bench_sampler(quick: bool, device: str, processes: int = 5, sizes: tuple[int, int] | None = None) -> list[dict]:
     """symmetric_stable against scipy's levy_stable.rvs and a plain numpy CMS, same dtype (CPU), in
     ``processes`` fresh processes (one, this one, with ``quick``): each process's heap moves both
     sides' rates, so a row gives the medians over processes and each ratio's range over them, and
-    ``met`` holds the median ratio against the target (``met_every_process``: the worst one)."""
+    ``met`` holds the median ratio against the target (``met_every_process``: the worst one).
+    ``sizes``: (samples, rounds) in place of the defaults."""
     from benchmarks import sampler
 
-    samples, rounds = (20_000, 1) if quick else (1_000_000, 15)
+    samples, rounds = sizes or ((20_000, 1) if quick else (1_000_000, 15))
     args = dict(samples=samples, rounds=rounds, threads=None, scipy_samples=min(samples, 10_000))
     if quick:
         runs = [sampler.main(**args, verbose=False)]

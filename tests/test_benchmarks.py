@@ -34,6 +34,21 @@ def test_quick_run_writes_the_table(tmp_path):
     assert "ratio" in proc.stdout and "benchmark" in proc.stdout
 
 
+def test_the_sampler_rows_are_medians_over_fresh_processes():
+    # bench_sampler away from --quick: each process runs `python -m benchmarks.sampler --json`; a row's
+    # ratio is the median of the processes' ratios, within their range, and value / reference is it
+    from benchmarks.__main__ import bench_sampler
+
+    rows = bench_sampler(False, "cpu", processes=3, sizes=(20_000, 1))
+    assert len(rows) == 8 and {r["reference_name"] for r in rows} == {"scipy levy_stable.rvs", "plain numpy CMS"}
+    for row in rows:
+        low, high = row["ratio_range"]
+        assert row["processes"] == 3 and low <= row["ratio"] <= high
+        assert abs(row["value"] / row["reference"] - row["ratio"]) <= 1e-9 * row["ratio"]
+        target = 20.0 if row["reference_name"].startswith("scipy") else 1.0
+        assert row["met"] == (row["ratio"] >= target) and row["met_every_process"] == (low >= target)
+
+
 def test_bad_options_fail_early(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         benchmarks_main(["--only", "nope", "--out", str(tmp_path / "x.json")])
