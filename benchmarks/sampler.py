@@ -6,11 +6,11 @@ Rounds are interleaved (every contender once per round, in turn) and each figure
 over rounds, so a shared machine's load hits every contender alike. Targets (issue 13): sampler
 >= 20x scipy and >= 1.0x plain numpy CMS at alpha 1.0 and 1.5.
 
-    python benchmarks/sampler.py [--samples 1000000] [--rounds 7] [--threads 1] [--json]
+    python benchmarks/sampler.py [--samples 1000000] [--rounds 7] [--threads 1] [--scipy-samples N] [--json]
 
 Both sides' rates move with the process's heap (whether a fresh 1e6-sample output is recycled
-memory or new pages to fault in): on the 2-core machine a process's ratio at float64 alpha 1.5
-came out anywhere in 17-25x, so ``python -m benchmarks`` runs this in several fresh processes and
+memory or new pages to fault in): on the 2-core machine one process's ratio at float64 alpha 1.5
+came out anywhere in 15-24x, so ``python -m benchmarks`` runs this in several fresh processes and
 reports the median and the range over them.
 """
 from __future__ import annotations
@@ -100,8 +100,10 @@ if __name__ == "__main__":
     parser.add_argument("--samples", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (0: torch's default)")
+    parser.add_argument("--scipy-samples", type=int, default=None,
+                        help="samples per scipy call (default: a fifth of --samples, at least 10000)")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object, no table")
     args = parser.parse_args()
-    result = main(args.samples, args.rounds, args.threads or None, verbose=not args.json)
+    result = main(args.samples, args.rounds, args.threads or None, args.scipy_samples, verbose=not args.json)
     if args.json:
         print(json.dumps(result))

@@ -682,7 +682,8 @@ def write_state(gen: torch.Generator, engine: MT, raw: np.ndarray) -> None:
 
 # huge-page advice for fresh outputs, numpy's policy for its arrays (numpy/_core/src/multiarray/alloc.c)
 # on Linux, unless NUMPY_MADVISE_HUGEPAGE=0, but from 2 MiB (numpy: 4 MiB), the least that can hold an
-# aligned huge page: 1e6 float32 samples (3.8 MiB) then get one. Why: a fresh 8 MB output is 2048 page
+# aligned huge page (torch's buffers are not 2 MiB aligned: 1e6 float32 samples, 3.8 MiB, usually
+# hold one, a buffer just over 2 MiB seldom does). Why: a fresh 8 MB output is 2048 page
 # faults, 40% of a 1e6-sample float64 call at alpha 3/2 here; with transparent huge pages a few.
 _HUGEPAGE_MIN_BYTES = 1 << 21
 _MADV_HUGEPAGE = 14
@@ -695,7 +696,8 @@ _PAGE = 4096
 
 @functools.cache
 def _madvise():
-    """libc's madvise where numpy would advise huge pages, else None."""
+    """libc's madvise where numpy would advise huge pages, else None (NUMPY_MADVISE_HUGEPAGE=0 turns
+    off both the huge-page advice and the population of :func:`empty_output`)."""
     if not sys.platform.startswith("linux") or os.environ.get("NUMPY_MADVISE_HUGEPAGE", "1") == "0":
         return None
     try:
