@@ -719,8 +719,9 @@ def empty_output(n: int, dtype: torch.dtype) -> torch.Tensor:
     if madvise is not None and nbytes >= _HUGEPAGE_MIN_BYTES:
         start = out.data_ptr()
         offset = -start % _PAGE
+        length = (nbytes - offset) // _PAGE * _PAGE
         for advice in (_MADV_HUGEPAGE, _MADV_POPULATE_WRITE):
-            madvise(start + offset, (nbytes - offset) // _PAGE * _PAGE, advice)
+            madvise(start + offset, length, advice)
     return out
 
 
