@@ -24,7 +24,10 @@ What keeps it exact, so that every recorded escape run is unchanged:
   and SLEEF's 1.0-ulp ``log1p`` at torch's CPU capability (AVX512 or AVX2). So the samples are
   bit-identical to the torch path on the same machine (tested), in float32 and float64. The
   special forms at alpha 1 and 3/2 (levy._tan_quarter_form, levy._cube_root_form) are polynomials,
-  a bit guess and Newton steps, the same operations in the same order, and only SLEEF's log1p.
+  a bit guess and Newton steps, the same operations in the same order, and SLEEF's log1p at
+  alpha = 1 in no place (W is not used) and at 3/2 in none either: there W = -log(1 - U') is
+  fdlibm's log in plain operations (``exp_variates``, levy._exp_variates_), so that form calls no
+  library function at all.
 
 Where it does not apply (another device, a torch build without MKL, a CPU capability other than
 AVX2/AVX512, no C compiler), :func:`kernel` is None and the sampler keeps its torch path.
@@ -376,19 +379,65 @@ static inline float inv_cbrt_guess(float z, float third32) {
     return inv_cbrt_step(r, z, third32);
 }
 
+/* levy._exp_variates_, op for op: W = -log(1 - U') by fdlibm's log (e_log.c) without its branches.
+   x = 1 - U' (exact on the 2^-53 grid, a normal number) = m 2^e with m in [1/2, 1) as frexp gives
+   it, moved to [sqrt(1/2), sqrt(2)); f = m - 1 and s = f / (2 + f). No library function. */
+#define LN2_HI 6.93147180369123816490e-01
+#define LN2_LO 1.90821492927058770002e-10
+#define LG1 6.666666666666735130e-01
+#define LG2 3.999999999940941908e-01
+#define LG3 2.857142874366239149e-01
+#define LG4 2.222219843214978396e-01
+#define LG5 1.818357216161805012e-01
+#define LG6 1.531383769920937332e-01
+#define LG7 1.479819860511658591e-01
+#define SQRT_HALF 0.7071067811865476
+static void exp_variates(int64_t m, const double *restrict uw, double *restrict w) {
+    for (int64_t i = 0; i < m; ++i) {
+        double x = -uw[i];
+        x = x + 1.0;
+        uint64_t bits;
+        memcpy(&bits, &x, 8);
+        int64_t e = (int64_t)(bits >> 52) - 1022;
+        uint64_t mantissa = (bits & 0x000fffffffffffffull) | 0x3fe0000000000000ull;
+        double mm;
+        memcpy(&mm, &mantissa, 8);
+        const int low = mm < SQRT_HALF;
+        double twice = mm * 2.0;
+        mm = low ? twice : mm;
+        double k = (double)(e - low);
+        double f = mm - 1.0;
+        double s = f + 2.0;
+        s = f / s;
+        double z = s * s, ww = z * z;
+        double t1 = ww * LG6;
+        t1 = t1 + LG4; t1 = t1 * ww;
+        t1 = t1 + LG2; t1 = t1 * ww;
+        double t2 = ww * LG7;
+        t2 = t2 + LG5; t2 = t2 * ww;
+        t2 = t2 + LG3; t2 = t2 * ww;
+        t2 = t2 + LG1; t2 = t2 * z;
+        double r = t2 + t1;
+        double hfsq = f * 0.5;
+        hfsq = hfsq * f;
+        double tail = r + hfsq;
+        tail = tail * s;
+        tail = tail + k * LN2_LO;
+        double v = hfsq - tail;
+        v = v - f;
+        w[i] = v - k * LN2_HI;
+    }
+}
+
 /* levy._cube_root_form, op for op: float64 output at alpha = 3/2 (mode 4). */
 static void block64_cube(int64_t m, const double *restrict u, const double *restrict uw, double *restrict out,
                          const cms_c *c) {
     double w_[B], t_[B], a_[B], b_[B];
-    for (int64_t i = 0; i < m; ++i) w_[i] = -uw[i];
-    log1p_array(m, w_, w_);
+    exp_variates(m, uw, w_);
     const float third32 = (float)THIRD;
     const double w_min = c->w_min;
     quarter_angles64(m, u, c, t_, a_, b_);
-    for (int64_t i = 0; i < m; ++i) {
-        double wi = -w_[i];
-        w_[i] = wi < w_min ? w_min : wi;
-    }
+    for (int64_t i = 0; i < m; ++i) w_[i] = w_[i] < w_min ? w_min : w_[i];
     /* three passes, not one loop: each pass is short and its iterations independent, so the
        core overlaps many of them (one fused loop is bound by its own chain's latency) */
     double *z_ = a_, *sin_3b_ = b_, *r_ = w_;
@@ -416,16 +465,12 @@ static void block32_cauchy(int64_t m, const double *restrict u, float *restrict 
 static void block32_cube(int64_t m, const double *restrict u, const double *restrict uw, float *restrict out,
                          const cms_c *c) {
     double tmp64[B];
-    for (int64_t i = 0; i < m; ++i) tmp64[i] = -uw[i];
-    log1p_array(m, tmp64, tmp64);
+    exp_variates(m, uw, tmp64);
     const float third32 = (float)THIRD;
     const double w_min = c->w_min;
     float t_low_[B], a_[B], b_[B], w_[B];
     quarter_angles(m, u, c, t_low_, a_, b_);
-    for (int64_t i = 0; i < m; ++i) {
-        double wi = -tmp64[i];
-        tmp64[i] = wi < w_min ? w_min : wi;
-    }
+    for (int64_t i = 0; i < m; ++i) tmp64[i] = tmp64[i] < w_min ? w_min : tmp64[i];
     for (int64_t i = 0; i < m; ++i) w_[i] = (float)tmp64[i];
     /* passes, as in block64_cube */
     float *z_ = a_, *sin_3b_ = b_, *r_ = w_;
