@@ -51,7 +51,7 @@ exact special forms of the same map (:func:`_cube_root_form`, :func:`_tan_quarte
 the exponents are 2/3 and 1/3, so with b = |V|/2 and a = h/2, X = sign(V) sin 3b
 cbrt(W / (cos b cos^2 V)), sin 3b = sin b (3 - 4 sin^2 b) and cos V = 2 sin a cos a; at 1,
 X = tan V = sign(V) sin b cos b / (sin a cos a). a and b lie in [0, pi/4], where Taylor polynomials
-(to x^9 / x^10 in float32, x^17 / x^16 in float64) are exact to the dtype, and the cube root is a
+(Taylor to x^9 / x^10 in float32, fdlibm's kernels to x^13 / x^14 in float64) are exact to the dtype, and the cube root is a
 bit guess and Newton steps: no library sine, log or exp (and at 3/2, where W enters only through
 its cube root, W = -log(1 - U') by fdlibm's log in plain operations, :func:`_exp_variates_`, not
 SLEEF's log1p), the same uniforms and law, each sample
@@ -106,13 +106,18 @@ _LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
 _LG = (6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01, 2.222219843214978396e-01,
        1.818357216161805012e-01, 1.531383769920937332e-01, 1.479819860511658591e-01)
 _SQRT_HALF = math.sqrt(0.5)
-# Taylor coefficients of sin x / x - 1 (x^2 ... ) and cos x - 1 (x^2 ...) on [0, pi/4], as many as
-# the dtype needs: float32 to x^9 and x^10, float64 to x^17 and x^16 (the next terms are below
-# 2.5e-9 / 1.2e-10 and 1.2e-19 / 2.8e-18 relative there)
+# coefficients of sin x / x - 1 (x^2 ... ) and cos x - 1 (x^2 ...) on [0, pi/4]. float32: Taylor, to
+# x^9 and x^10 (the next terms are below 2.5e-9 / 1.2e-10 relative there). float64: fdlibm's
+# kernels (k_sin.c S1-S6, to x^13; k_cos.c -1/2 and C1-C6, to x^14), fitted on [-pi/4, pi/4] with
+# an approximation error below 2^-58, two terms fewer each than Taylor to x^17 / x^16 for the same
+# accuracy (tests/test_levy.py)
 _SIN_QUARTER = {torch.float32: tuple((-1) ** k / math.factorial(2 * k + 1) for k in range(1, 5)),
-                torch.float64: tuple((-1) ** k / math.factorial(2 * k + 1) for k in range(1, 9))}
+                torch.float64: (-1.66666666666666324348e-01, 8.33333333332248946124e-03, -1.98412698298579493134e-04,
+                                2.75573137070700676789e-06, -2.50507602534068634195e-08, 1.58969099521155010221e-10)}
 _COS_QUARTER = {torch.float32: tuple((-1) ** k / math.factorial(2 * k) for k in range(1, 6)),
-                torch.float64: tuple((-1) ** k / math.factorial(2 * k) for k in range(1, 9))}
+                torch.float64: (-0.5, 4.16666666666666019037e-02, -1.38888888888741095749e-03,
+                                2.48015872894767294178e-05, -2.75573143513906633035e-07, 2.08757232129817482790e-09,
+                                -1.13596475577881948265e-11)}
 
 
 def _check_alpha(alpha: float) -> float:

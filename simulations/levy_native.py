@@ -66,11 +66,16 @@ SOURCE = r"""
 #define COS6 ((float)(-1.0 / 720.0))
 #define COS8 ((float)(1.0 / 40320.0))
 #define COS10 ((float)(-1.0 / 3628800.0))
-/* the float64 polynomials' coefficients, to x^17 and x^16: (-1)^k / (2k+1)! and (-1)^k / (2k)! */
-static const double SIN64[8] = {-1.0 / 6, 1.0 / 120, -1.0 / 5040, 1.0 / 362880, -1.0 / 39916800,
-                                1.0 / 6227020800, -1.0 / 1307674368000, 1.0 / 355687428096000};
-static const double COS64[8] = {-1.0 / 2, 1.0 / 24, -1.0 / 720, 1.0 / 40320, -1.0 / 3628800,
-                                1.0 / 479001600, -1.0 / 87178291200, 1.0 / 20922789888000};
+/* levy._SIN_QUARTER / levy._COS_QUARTER in float64: fdlibm's k_sin.c S1-S6 (to x^13) and k_cos.c
+   -1/2, C1-C6 (to x^14) */
+#define SIN64_N 6
+#define COS64_N 7
+static const double SIN64[SIN64_N] = {-1.66666666666666324348e-01, 8.33333333332248946124e-03,
+                                      -1.98412698298579493134e-04, 2.75573137070700676789e-06,
+                                      -2.50507602534068634195e-08, 1.58969099521155010221e-10};
+static const double COS64[COS64_N] = {-0.5, 4.16666666666666019037e-02, -1.38888888888741095749e-03,
+                                      2.48015872894767294178e-05, -2.75573143513906633035e-07,
+                                      2.08757232129817482790e-09, -1.13596475577881948265e-11};
 
 /* MKL's vector math in libtorch_cpu, with torch's mode (VML_HA | VML_FTZDAZ_OFF | VML_ERRMODE_IGNORE).
    n is passed as 64 bits: right for ILP64 and, being small and non-negative, for LP64. */
@@ -264,14 +269,14 @@ static inline float cos_quarter(float s) {
 }
 
 static inline double sin_quarter64(double x, double s) {
-    double p = s * SIN64[7];
-    for (int k = 6; k >= 0; --k) { p = p + SIN64[k]; p = p * s; }
+    double p = s * SIN64[SIN64_N - 1];
+    for (int k = SIN64_N - 2; k >= 0; --k) { p = p + SIN64[k]; p = p * s; }
     p = p * x;
     return p + x;
 }
 static inline double cos_quarter64(double s) {
-    double p = s * COS64[7];
-    for (int k = 6; k >= 0; --k) { p = p + COS64[k]; p = p * s; }
+    double p = s * COS64[COS64_N - 1];
+    for (int k = COS64_N - 2; k >= 0; --k) { p = p + COS64[k]; p = p * s; }
     return p + 1.0;
 }
 
