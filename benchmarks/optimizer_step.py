@@ -8,11 +8,16 @@ Adam(fused=True); target: AdaMomentum's best <= 1.10x Adam(fused=True). The fuse
 compiled (and warmed) before timing. Also checks that the optimizer state is exactly as large
 as Adam's. ``run()`` returns the numbers as a dict. Usage:
 
-    python benchmarks/optimizer_step.py [--layouts 10000000x10,1000000x1000] [--rounds 7] [--threads N]
+    python benchmarks/optimizer_step.py [--layouts 10000000x10,1000000x1000] [--rounds 7] [--threads N] [--json]
+
+A process's memory layout moves the 1000-tensor ratio (0.97-1.21x in five runs of one afternoon),
+so ``python -m benchmarks`` runs this with ``--json`` in several fresh processes and reports the
+median and the range over them, as it does for the sampler.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 
 import torch
@@ -91,11 +96,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--steps-per-round", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--json", action="store_true", help="print run()'s result as one JSON object, no table")
     args = parser.parse_args()
+    try:
+        layouts = [tuple(int(x) for x in item.split("x")) for item in args.layouts.split(",")]
+    except ValueError:
+        parser.error(f"--layouts: TOTALxTENSORS items separated by commas, got {args.layouts!r}")
+    if args.rounds < 1 or args.steps_per_round < 1 or any(t < 1 or n < t for n, t in layouts):
+        parser.error("--rounds and --steps-per-round must be >= 1, and each layout TOTAL >= TENSORS >= 1")
     if args.threads:
         torch.set_num_threads(args.threads)
-    layouts = [tuple(int(x) for x in item.split("x")) for item in args.layouts.split(",")]
     results = run(layouts, args.rounds, args.steps_per_round)
+    if args.json:
+        print(json.dumps(results))
+        return
     for layout, res in results.items():
         total, tensors = layout.split("x")
         print(f"{int(total):,} float32 parameters in {tensors} tensors, {torch.get_num_threads()} threads, "

@@ -87,6 +87,56 @@ def test_the_sampler_script_prints_json():
     assert all(r["vs_scipy"] > 0 for k, r in result.items() if isinstance(r, dict))
 
 
+def _optimizer_process(ms: dict) -> dict:
+    # optimizer_step.run()'s shape, the fields bench_optimizer reads
+    return {"1000000x1000": {"ms_per_step": ms}}
+
+
+def test_the_optimizer_rows_are_medians_over_fresh_processes(monkeypatch):
+    # bench_optimizer on the CPU away from --quick: one `python -m benchmarks.optimizer_step --json` per
+    # process; ms/step and ratios are medians over processes, the target row the lowest median ratio
+    import benchmarks.__main__ as entry
+
+    canned = iter([_optimizer_process({"adam fused=True": 4.0, "adamomentum foreach=True": 8.0,
+                                       "adamomentum fused=True": 4.0}),
+                   _optimizer_process({"adam fused=True": 5.0, "adamomentum foreach=True": 9.0,
+                                       "adamomentum fused=True": 6.0}),
+                   _optimizer_process({"adam fused=True": 4.0, "adamomentum foreach=True": 12.0,
+                                       "adamomentum fused=True": 4.2})])
+    commands = []
+
+    def fake_run(command, **kwargs):
+        commands.append(command)
+        return subprocess.CompletedProcess(command, 0, stdout=json.dumps(next(canned)), stderr="")
+
+    monkeypatch.setattr(entry.subprocess, "run", fake_run)
+    foreach, fused = entry.bench_optimizer(False, "cpu", processes=3)
+    assert len(commands) == 3 and all(c[1:3] == ["-m", "benchmarks.optimizer_step"] for c in commands)
+    argv = commands[0]
+    assert argv[argv.index("--threads") + 1] == str(torch.get_num_threads()) and "--json" in argv
+    assert argv[argv.index("--layouts") + 1] == "10000000x10,1000000x1000"
+    assert fused["value"] == 4.2 and fused["reference"] == 4.0  # medians of ms/step
+    assert fused["ratio"] == 1.05 and fused["ratio_range"] == [1.0, 1.2]  # 1.0, 1.2, 1.05
+    assert fused["target"] == "<= 1.10" and fused["met"] and fused["met_every_process"] is False
+    assert foreach["target"] is None and foreach["met"] is None and foreach["ratio"] == 2.0  # 2, 1.8, 3
+    assert fused["processes"] == foreach["processes"] == 3
+
+
+def test_the_optimizer_script_prints_json_and_refuses_bad_layouts():
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    command = [sys.executable, "-m", "benchmarks.optimizer_step", "--rounds", "1", "--steps-per-round", "1", "--json"]
+    proc = subprocess.run([*command, "--layouts", "2000x10"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)["2000x10"]
+    assert {"adam fused=True", "adamomentum fused=True"} <= set(result["ms_per_step"])
+    assert all(ms > 0 for ms in result["ms_per_step"].values())
+    for bad in ("10x100", "ax10"):
+        proc = subprocess.run([*command, "--layouts", bad], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 2 and "layout" in proc.stderr, proc.stderr
+
+
 def test_bad_options_fail_early(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         benchmarks_main(["--only", "nope", "--out", str(tmp_path / "x.json")])
