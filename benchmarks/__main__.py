@@ -224,7 +224,8 @@ def bench_optimizer(quick: bool, device: str, processes: int = 5) -> list[dict]:
     for layout in runs[0]:
         per = [run[layout]["ms_per_step"] for run in runs]
         ref = statistics.median(p["adam fused=True"] for p in per)
-        ratios = {name: [p[name] / p["adam fused=True"] for p in per] for name in per[0] if name.startswith("adamomentum")}
+        ratios = {name: [p[name] / p["adam fused=True"] for p in per]
+                  for name in per[0] if name.startswith("adamomentum")}
         best = min(ratios, key=lambda name: statistics.median(ratios[name]))
         for name, rs in ratios.items():
             ratio = statistics.median(rs)

@@ -50,9 +50,9 @@ At alpha = 3/2 (the escape experiments' default) and alpha = 1, float32 and floa
 exact special forms of the same map (:func:`_cube_root_form`, :func:`_tan_quarter_form`): at 3/2
 the exponents are 2/3 and 1/3, so with b = |V|/2 and a = h/2, X = sign(V) sin 3b
 cbrt(W / (cos b cos^2 V)), sin 3b = sin b (3 - 4 sin^2 b) and cos V = 2 sin a cos a; at 1,
-X = tan V = sign(V) sin b cos b / (sin a cos a). a and b lie in [0, pi/4], where Taylor polynomials
-(Taylor to x^9 / x^10 in float32, fdlibm's kernels to x^13 / x^14 in float64) are exact to the dtype, and the cube root is a
-bit guess and Newton steps: no library sine, log or exp (and at 3/2, where W enters only through
+X = tan V = sign(V) sin b cos b / (sin a cos a). a and b lie in [0, pi/4], where short polynomials
+(Taylor to x^9 / x^10 in float32, fdlibm's kernels to x^13 / x^14 in float64) are exact to the
+dtype, and the cube root is a bit guess and Newton steps: no library sine, log or exp (and at 3/2, where W enters only through
 its cube root, W = -log(1 - U') by fdlibm's log in plain operations, :func:`_exp_variates_`, not
 SLEEF's log1p), the same uniforms and law, each sample
 within a few ulps of the exact map (tests/test_levy.py; the general forms' logs and exp are less

@@ -24,10 +24,9 @@ What keeps it exact, so that every recorded escape run is unchanged:
   and SLEEF's 1.0-ulp ``log1p`` at torch's CPU capability (AVX512 or AVX2). So the samples are
   bit-identical to the torch path on the same machine (tested), in float32 and float64. The
   special forms at alpha 1 and 3/2 (levy._tan_quarter_form, levy._cube_root_form) are polynomials,
-  a bit guess and Newton steps, the same operations in the same order, and SLEEF's log1p at
-  alpha = 1 in no place (W is not used) and at 3/2 in none either: there W = -log(1 - U') is
-  fdlibm's log in plain operations (``exp_variates``, levy._exp_variates_), so that form calls no
-  library function at all.
+  a bit guess and Newton steps, the same operations in the same order, and no SLEEF log1p: W is
+  unused at alpha = 1, and at 3/2 W = -log(1 - U') is fdlibm's log in plain operations
+  (``exp_variates``, levy._exp_variates_), so neither form calls a library function.
 
 Where it does not apply (another device, a torch build without MKL, a CPU capability other than
 AVX2/AVX512, no C compiler), :func:`kernel` is None and the sampler keeps its torch path.

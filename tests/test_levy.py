@@ -261,8 +261,8 @@ def test_exp_variates_are_minus_log_of_one_minus_u_within_one_ulp():
     in 40-digit arithmetic on the sampler's 2^-53 grid: uniform draws, U' near 0 (W small, where a
     log of 1 - U' must keep its relative accuracy) and near 1 (the largest W), and the edges. Every
     value within 1 ulp (measured: 0.72 at most here, 0.83 over 2e6 uniform draws; SLEEF's log1p,
-    which the other forms use, 0.69 and 0.75 on the same draws), W = 0 exactly at U' = 0 (the sampler's clamp then moves it, as before), and
-    W >= 0."""
+    which the other forms use, 0.69 and 0.75 on the same draws), W = 0 exactly at U' = 0 (the
+    sampler's clamp then moves it, as before), and W >= 0."""
     import mpmath
 
     gen = torch.Generator().manual_seed(16)
